@@ -135,6 +135,11 @@ function checkDpo(ctx: CheckContext, b: CheckedBlock, fields: FieldInfo[] | null
 }
 
 function checkSftData(ctx: CheckContext, b: CheckedBlock, fields: FieldInfo[], template: CheckedBlock | undefined, method: string): void {
+  if (template && !attr(template, "completion")) {
+    ctx.report("T3014", "error", `template \`${template.name}\` has no completion, so ${label(b)} would train on nothing`, spanOf(b, "template"), "every label would be masked", {
+      help: "SFT computes the loss on the completion only; use a template with `completion = \"{{output}}\"` (dpo templates have none)",
+    });
+  }
   if (!template && !fields.some((f) => f.name === "text")) {
     ctx.report("T4018", "error", `${label(b)} has no template and its data has no \`text\` field`, spanOf(b, "data"), "nothing to train on", {
       help: method === "sft" ? "add `template = alpaca` (import it from std/templates) or a template of your own" : "add a `text: string` field or a template",

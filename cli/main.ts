@@ -1,0 +1,89 @@
+// The `tune` command line: argument parsing (commander) and exit codes only.
+// Exit codes: 0 clean, 1 findings (lint/fmt --check) or compile errors, 2 usage or I/O error.
+import { Command, CommanderError, Option } from "commander";
+import { RENDER_FORMATS } from "./render/index.js";
+import {
+  explainCommand,
+  fmtCommand,
+  lintCommand,
+  listCodes,
+  planCommand,
+  processIo,
+  runCommand,
+  UsageError,
+  VERSION,
+} from "./commands.js";
+
+function useColor(opts: { color?: boolean }): boolean {
+  return opts.color !== false && !process.env["NO_COLOR"] && !!process.stdout.isTTY;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name("tune")
+    .description("Declarative, checked and reproducible LLM fine-tuning recipes")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("lint")
+    .description("check recipes and report every problem at once")
+    .argument("[paths...]", "recipe files or directories", [])
+    .addOption(new Option("--format <format>", "output format").choices([...RENDER_FORMATS]).default("text"))
+    .option("--no-color", "plain output")
+    .action((paths: string[], opts) => setExit(lintCommand(paths, { format: opts.format, color: useColor(opts) }, processIo)));
+
+  program
+    .command("fmt")
+    .description("format recipes in the canonical layout (keeps comments)")
+    .argument("[paths...]", "recipe files or directories", [])
+    .option("--check", "exit 1 if a file is not formatted; change nothing")
+    .option("--diff", "print what would change; change nothing")
+    .option("--no-color", "plain output")
+    .action((paths: string[], opts) => setExit(fmtCommand(paths, { check: !!opts.check, diff: !!opts.diff, color: useColor(opts) }, processIo)));
+
+  program
+    .command("plan")
+    .description("show the execution graph and per-stage cost and memory estimates")
+    .argument("<recipe>", "recipe file")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "dot", "mermaid"]).default("text"))
+    .option("--no-color", "plain output")
+    .action((recipe: string, opts) => setExit(planCommand(recipe, { format: opts.format, color: useColor(opts) }, processIo)));
+
+  program
+    .command("run")
+    .description("compile, plan and execute a recipe")
+    .argument("<recipe>", "recipe file")
+    .option("--dry-run", "compile and print the plan; execute nothing")
+    .option("--no-color", "plain output")
+    .action((recipe: string, opts) => setExit(runCommand(recipe, { dryRun: !!opts.dryRun, color: useColor(opts) }, processIo)));
+
+  program
+    .command("explain")
+    .description("explain a diagnostic code (e.g. T3013); `tune explain --list` lists them")
+    .argument("[code]", "diagnostic code")
+    .option("--list", "list every code")
+    .action((code: string | undefined, opts) => {
+      if (opts.list || !code) setExit(listCodes(processIo));
+      else setExit(explainCommand(code, processIo));
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
