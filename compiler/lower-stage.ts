@@ -58,7 +58,8 @@ export function lowerStage(L: Lowering, b: CheckedBlock): Edge {
   const refValue = attr(b, "reference");
   const refBlock = L.ctx.target(refValue);
   const referenceFree = refValue?.k === "enum" && refValue.value === "none";
-  const adapter = L.ctx.target(attr(b, "adapter"));
+  // A stage without its own adapter that starts from an adapter stage keeps training that adapter.
+  const adapter = L.ctx.target(attr(b, "adapter")) ?? (method === "sft" || method === "dpo" ? inheritedAdapter(L, fromBlock) : undefined);
   const world = L.world();
   const batch = numAttr(b, "batch") ?? 1;
   const micro = numAttr(b, "micro_batch") ?? 1;
@@ -66,7 +67,7 @@ export function lowerStage(L: Lowering, b: CheckedBlock): Edge {
     stage: b.name,
     ...blockParams(b, ["from", "reference", "data", "template", "adapter", ...(method === "dpo" ? ["cutoff", "packing"] : DPO_ONLY)]),
     seed: numAttr(b, "seed") ?? L.seed,
-    adapter: adapter ? { name: adapter.name, ...blockParams(adapter) } : null,
+    adapter: adapter ? { name: adapter.name, ...blockParams(adapter), inherited: !attr(b, "adapter") } : null,
     base_model: root.name,
     hardware: L.hardwareParams(),
     world_size: world,
@@ -86,4 +87,13 @@ export function lowerStage(L: Lowering, b: CheckedBlock): Edge {
     if (reference) reference = out;
   }
   return policy;
+}
+
+function inheritedAdapter(L: Lowering, from: CheckedBlock, seen = new Set<CheckedBlock>()): CheckedBlock | undefined {
+  if (from.kind !== "stage" || seen.has(from)) return undefined;
+  seen.add(from);
+  const own = L.ctx.target(attr(from, "adapter"));
+  if (own) return own;
+  const next = L.ctx.target(attr(from, "from"));
+  return next ? inheritedAdapter(L, next, seen) : undefined;
 }
