@@ -3,7 +3,7 @@
 
 Sizes come from the lm-evaluation-harness task YAMLs' datasets (HF dataset cards) and, for MMLU,
 from counting the rows of ../shared/data/mmlu (the original hendrycks CSVs). Run from the repo root:
-    python3 scripts/gen_std_evals.py
+    python3 scripts/gen_std_evals.py > stdlib/evals.tune && node bin/tune.js fmt stdlib/evals.tune
 """
 import csv, os, sys
 
