@@ -5,6 +5,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compile, sortDiagnostics, type Compilation } from "../compiler/compile.js";
 import { CODES } from "../compiler/codes.js";
+import { explainBlock, languageReference } from "../compiler/schema/doc.js";
+import { TOP_LEVEL } from "../compiler/schema/blocks.js";
 import type { Diagnostic } from "../grammar/diagnostic.js";
 import { formatSource } from "../grammar/format.js";
 import { atomicWrite } from "./fs-util.js";
@@ -187,10 +189,20 @@ export function runCommand(path: string, opts: { dryRun: boolean; color: boolean
 export function explainCommand(code: string, io: Io): number {
   const key = code.toUpperCase();
   const info = CODES[key];
+  const block = explainBlock(code);
+  if (!info && block) {
+    io.out(block);
+    return 0;
+  }
   if (!info) {
-    throw new UsageError(`unknown diagnostic code \`${code}\`; codes look like T2001 (T1 syntax, T2 names, T3 values, T4 cross-stage, T5 data)`);
+    throw new UsageError(`unknown diagnostic code or block kind \`${code}\`; codes look like T2001 (T1 syntax, T2 names, T3 values, T4 cross-stage, T5 data); block kinds: ${Object.keys(TOP_LEVEL).join(", ")}`);
   }
   io.out(`${key}: ${info.title}\n\n${info.explanation}\n`);
+  return 0;
+}
+
+export function referenceCommand(io: Io): number {
+  io.out(languageReference());
   return 0;
 }
 

@@ -9,6 +9,7 @@ import {
   listCodes,
   planCommand,
   processIo,
+  referenceCommand,
   runCommand,
   UsageError,
   VERSION,
@@ -62,11 +63,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("explain")
-    .description("explain a diagnostic code (e.g. T3013); `tune explain --list` lists them")
-    .argument("[code]", "diagnostic code")
+    .description("explain a diagnostic code (T3013) or a block kind (stage); --list lists the codes")
+    .argument("[code]", "diagnostic code or block kind")
     .option("--list", "list every code")
+    .option("--reference", "print the whole language reference (Markdown)")
     .action((code: string | undefined, opts) => {
-      if (opts.list || !code) setExit(listCodes(processIo));
+      if (opts.reference) setExit(referenceCommand(processIo));
+      else if (opts.list || !code) setExit(listCodes(processIo));
       else setExit(explainCommand(code, processIo));
     });
   return program;
