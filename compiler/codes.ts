@@ -14,6 +14,7 @@ export const CODES: Readonly<Record<string, CodeInfo>> = {
   T1003: { title: "unterminated string", explanation: "A string opened with `\"` is not closed on the same line. Close it, or use a triple-quoted `\"\"\"…\"\"\"` string for text that spans lines (its content is taken verbatim)." },
   T1004: { title: "unclosed block", explanation: "The file ends while a `{` is still open. Add the missing `}`." },
   T1005: { title: "unexpected top-level item", explanation: "Only `import …` lines and blocks may appear at the top level; attributes belong inside a block." },
+  T1006: { title: "nesting too deep", explanation: "Brackets, prefix operators or one expression nest deeper than tune processes (64 open brackets, 64 prefix operators in a row, expressions 256 levels deep). Real recipes nest a few levels; split the construct into smaller pieces." },
   T1900: { title: "internal formatter error", explanation: "The formatter produced text that does not re-parse to the same recipe. This is a bug in tune; please report it with the file." },
   // ---- T2xxx names
   T2001: { title: "unknown name", explanation: "A name does not refer to anything visible in this file. Names come from top-level blocks of this file and from imports. Standard-library definitions (templates, model shapes, prompts, eval tasks) must be imported, e.g. `import { alpaca } from \"std/templates\"`." },
@@ -71,6 +72,7 @@ export const CODES: Readonly<Record<string, CodeInfo>> = {
   T4025: { title: "DeepSpeed setting without DeepSpeed", explanation: "`zero` and `offload` only apply with strategy = deepspeed." },
   T4026: { title: "single device strategy", explanation: "strategy = single runs on one device; with several devices or nodes use ddp, deepspeed or fsdp." },
   T4027: { title: "device memory unknown", explanation: "The hardware block names neither a `gpu` nor `memory`, so memory estimates cannot be compared against a device." },
+  T4028: { title: "data pipeline cycle", explanation: "Data pipelines read from datasets and from other pipelines through `from` and `mix { … }`; these links must not loop back (`data a { from = b }` with `data b { from = a }`, or a mix that lists its own pipeline)." },
   // ---- T5xxx data
   T5001: { title: "unknown data format", explanation: "The format of a local dataset is taken from its extension (.json, .jsonl, .csv, .parquet); set `format` when the extension says nothing." },
   T5002: { title: "validation split too large", explanation: "A validation split of 100% or more leaves no training rows." },

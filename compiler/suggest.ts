@@ -1,18 +1,21 @@
 // Did-you-mean: at most 4 candidates within edit distance 2 (Elm, HCL), best first.
 
+/** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps (`modle` → `model` is 1). */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0;
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  let before = new Array<number>(b.length + 1).fill(0);
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
+    const cur = new Array<number>(b.length + 1);
+    cur[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + cost);
-      diag = tmp;
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      cur[j] = d;
     }
+    before = prev;
+    prev = cur;
   }
   return prev[b.length]!;
 }
@@ -26,7 +29,10 @@ export function suggest(word: string, candidates: Iterable<string>, max = 4): st
     if (d <= limit || (lower.length >= 4 && c.toLowerCase().startsWith(lower))) scored.push([c, d]);
   }
   scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]));
-  return scored.slice(0, max).map(([c]) => c);
+  // A closer typo match hides farther ones (`vproj` → v_proj, not also k_proj); prefix matches always stay.
+  const best = scored[0]?.[1] ?? 0;
+  const kept = scored.filter(([c, d]) => d <= best || (lower.length >= 4 && c.toLowerCase().startsWith(lower)));
+  return kept.slice(0, max).map(([c]) => c);
 }
 
 export function didYouMean(word: string, candidates: Iterable<string>): string | null {

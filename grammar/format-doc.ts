@@ -47,10 +47,15 @@ export function suffix(text: string): Doc {
   return { t: "suffix", text };
 }
 
+/** Array.isArray narrows a readonly array to any[]; this keeps the element type. */
+function isList(doc: Doc): doc is readonly Doc[] {
+  return Array.isArray(doc);
+}
+
 function hasHardLine(doc: Doc): boolean {
   if (typeof doc === "string") return false;
-  if (Array.isArray(doc)) return doc.some(hasHardLine);
-  const node = doc as DocNode;
+  if (isList(doc)) return doc.some(hasHardLine);
+  const node: DocNode = doc;
   switch (node.t) {
     case "line":
       return node.hard;
@@ -85,11 +90,11 @@ export function render(doc: Doc, width: number): string {
       write(d);
       continue;
     }
-    if (Array.isArray(d)) {
+    if (isList(d)) {
       for (let i = d.length - 1; i >= 0; i--) stack.push([ind, mode, d[i]!]);
       continue;
     }
-    const node = d as DocNode;
+    const node: DocNode = d;
     switch (node.t) {
       case "indent":
         stack.push([ind + INDENT_WIDTH, mode, node.contents]);
@@ -160,11 +165,11 @@ function fits(next: Command, rest: readonly Command[], remaining: number, width:
       remaining = width - (d.length - d.lastIndexOf("\n") - 1);
       continue;
     }
-    if (Array.isArray(d)) {
+    if (isList(d)) {
       for (let i = d.length - 1; i >= 0; i--) todo.push([ind, mode, d[i]!]);
       continue;
     }
-    const node = d as DocNode;
+    const node: DocNode = d;
     switch (node.t) {
       case "indent":
         todo.push([ind + INDENT_WIDTH, mode, node.contents]);

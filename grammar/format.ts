@@ -1,7 +1,9 @@
 // The canonical formatter behind `tune fmt`: one layout for every recipe, so
 // diffs show changes in meaning and never in style. It prints from the AST (not
 // from tokens), re-inserting only what the AST drops (parentheses, commas) and
-// placing comments with format-comments.ts. It refuses files with syntax errors.
+// placing comments with format-comments.ts; format-doc.ts does the line fitting.
+// It refuses files with syntax errors, and refuses its own output (T1900) if
+// re-reading it gives a different AST, token multiset or set of comments.
 //
 // Canonical layout
 // - 2-space indentation, one entry per line. Blocks print as `kind name {` …
@@ -44,6 +46,7 @@ import { NumberLit, tuneLexer } from "./tokens.js";
 
 export type FormatResult = { ok: true; text: string } | { ok: false; diagnostics: Diagnostic[] };
 
+/** The canonical text of `text`, or the reasons it cannot be formatted (syntax errors first of all). */
 export function formatSource(file: string, text: string): FormatResult {
   const parsed = parseSource(file, text);
   if (hasErrors(parsed.diagnostics)) return { ok: false, diagnostics: [...parsed.diagnostics] };
@@ -92,7 +95,7 @@ function precedence(e: A.Expr): number {
 }
 
 /** `256\t tokens` → `256 tokens`; everything else about a number's text is the user's. */
-export function normalizeNumber(raw: string): string {
+function normalizeNumber(raw: string): string {
   return raw.replace(/[ \t]+/g, " ");
 }
 

@@ -1,8 +1,19 @@
 // The Chevrotain grammar of .tune: rules only, no actions (the CST → AST step
 // lives in to-ast.ts). Error recovery is on so one typo does not hide the rest
 // of a recipe's mistakes. Keep docs/grammar.ebnf in step with these rules.
-import { CstParser, type CstNode } from "chevrotain";
+import { CstParser, tokenMatcher, type CstNode, type IToken, type TokenType } from "chevrotain";
 import * as T from "./tokens.js";
+
+/** Tokens that can only start a value (not a name, not a nested block or step). */
+const VALUE_ONLY_START: readonly TokenType[] = [T.NumberLit, T.StringLit, T.TripleString, T.LBracket, T.True, T.False, T.None, T.Minus, T.Not];
+
+function startsValueOnly(tok: IToken): boolean {
+  return VALUE_ONLY_START.some((t) => tokenMatcher(tok, t));
+}
+
+function sameLine(a: IToken, b: IToken): boolean {
+  return a.endLine !== undefined && b.startLine !== undefined && a.endLine === b.startLine;
+}
 
 export class TuneParser extends CstParser {
   constructor() {
@@ -12,7 +23,12 @@ export class TuneParser extends CstParser {
 
   public file = this.RULE("file", () => {
     this.MANY(() => {
-      this.OR([{ ALT: () => this.SUBRULE(this.importDecl) }, { ALT: () => this.SUBRULE(this.block) }]);
+      this.OR([
+        { ALT: () => this.SUBRULE(this.importDecl) },
+        // Not valid at the top level: parsed so parse.ts can say so (T1005) instead of "expected `{`".
+        { GATE: () => this.LA(2).tokenType === T.Equals, ALT: () => this.SUBRULE(this.attribute) },
+        { ALT: () => this.SUBRULE(this.block) },
+      ]);
     });
   });
 
@@ -42,6 +58,24 @@ export class TuneParser extends CstParser {
           });
         },
       },
+      {
+        // An unquoted path (`import std/templates`), kept to the import's line;
+        // parse.ts reports it once instead of a cascade over the path's pieces.
+        ALT: () => {
+          this.AT_LEAST_ONE({
+            GATE: () => sameLine(this.LA(0), this.LA(1)),
+            DEF: () => {
+              this.OR2([
+                { ALT: () => this.CONSUME4(T.Identifier, { LABEL: "bare" }) },
+                { ALT: () => this.CONSUME(T.Slash, { LABEL: "bare" }) },
+                { ALT: () => this.CONSUME(T.Dot, { LABEL: "bare" }) },
+                { ALT: () => this.CONSUME(T.DotDot, { LABEL: "bare" }) },
+                { ALT: () => this.CONSUME(T.Minus, { LABEL: "bare" }) },
+              ]);
+            },
+          });
+        },
+      },
     ]);
   });
 
@@ -58,8 +92,19 @@ export class TuneParser extends CstParser {
       { GATE: () => this.LA(2).tokenType === T.Equals, ALT: () => this.SUBRULE(this.attribute) },
       { GATE: () => this.LA(2).tokenType === T.Colon, ALT: () => this.SUBRULE(this.field) },
       { GATE: () => this.LA(2).tokenType === T.LParen, ALT: () => this.SUBRULE(this.step) },
+      {
+        // `key value` on one line: the `=` is forgotten. Parsed so parse.ts reports one T1002, not a cascade.
+        GATE: () => startsValueOnly(this.LA(2)) && sameLine(this.LA(1), this.LA(2)),
+        ALT: () => this.SUBRULE(this.bareAttribute),
+        IGNORE_AMBIGUITIES: true,
+      },
       { ALT: () => this.SUBRULE(this.block) },
     ]);
+  });
+
+  public bareAttribute = this.RULE("bareAttribute", () => {
+    this.CONSUME(T.Identifier, { LABEL: "key" });
+    this.SUBRULE(this.expr, { LABEL: "value" });
   });
 
   public attribute = this.RULE("attribute", () => {
@@ -214,7 +259,8 @@ export class TuneParser extends CstParser {
       { ALT: () => this.CONSUME(T.True) },
       { ALT: () => this.CONSUME(T.False) },
       { ALT: () => this.CONSUME(T.None) },
-      { ALT: () => this.SUBRULE(this.refOrCall) },
+      // A name followed by `=` starts the next entry, so the value before it is missing.
+      { GATE: () => this.LA(2).tokenType !== T.Equals, ALT: () => this.SUBRULE(this.refOrCall) },
       { ALT: () => this.SUBRULE(this.list) },
       {
         ALT: () => {

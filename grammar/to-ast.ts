@@ -88,7 +88,7 @@ export class AstBuilder {
 
   entry(n: CstNode): A.Entry[] {
     const ch = n.children as Children;
-    const attr = this.nodes(ch, "attribute")[0];
+    const attr = this.nodes(ch, "attribute")[0] ?? this.nodes(ch, "bareAttribute")[0];
     if (attr) return [this.attribute(attr)];
     const field = this.nodes(ch, "field")[0];
     if (field) return [this.field(field)];
@@ -251,15 +251,18 @@ export class AstBuilder {
   }
 
   stringLit(t: IToken): A.StringExpr {
+    // Unclosed strings (reported by parse.ts) lack their closing quotes.
+    const closed = t.tokenType.name !== "UnclosedString" && t.tokenType.name !== "UnclosedTriple";
     const triple = t.image.startsWith('"""');
-    const value = triple ? tripleBody(t.image) : unescapeString(t.image.slice(1, -1));
+    const body = triple ? t.image.slice(3, closed ? -3 : undefined) : t.image.slice(1, closed ? -1 : undefined);
+    const value = triple ? tripleBody(body) : unescapeString(body);
     return { kind: "string", value, raw: t.image, triple, span: this.tokSpan(t) };
   }
 }
 
 /** A triple-quoted string is raw; one newline right after the opening quotes is not part of the value. */
-function tripleBody(image: string): string {
-  let body = image.slice(3, -3);
+function tripleBody(inner: string): string {
+  let body = inner;
   if (body.startsWith("\r\n")) body = body.slice(2);
   else if (body.startsWith("\n")) body = body.slice(1);
   return body;

@@ -38,6 +38,12 @@ export const NumberLit = createToken({
 });
 export const TripleString = createToken({ name: "TripleString", pattern: /"""[\s\S]*?"""/, line_breaks: true });
 export const StringLit = createToken({ name: "StringLit", pattern: /"(?:[^"\\\n\r]|\\.)*"/ });
+// Strings missing their closing quote(s) still lex as one string token (their
+// category is StringLit, so the parser takes them as a value), and parse.ts
+// reports T1003. Otherwise the lexer would drop the quote and read the string's
+// words as code, burying the one real mistake under a cascade of syntax errors.
+export const UnclosedTriple = createToken({ name: "UnclosedTriple", pattern: /"""[\s\S]*/, line_breaks: true, categories: [StringLit] });
+export const UnclosedString = createToken({ name: "UnclosedString", pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/, categories: [StringLit] });
 
 export const LBrace = createToken({ name: "LBrace", pattern: /\{/ });
 export const RBrace = createToken({ name: "RBrace", pattern: /\}/ });
@@ -66,7 +72,9 @@ export const allTokens: TokenType[] = [
   WhiteSpace,
   Comment,
   TripleString,
+  UnclosedTriple,
   StringLit,
+  UnclosedString,
   NumberLit,
   Import,
   And,

@@ -93,8 +93,14 @@ export function checkBlock(block: Block, spec: BlockSpec, mod: Module, vc: Value
         }
         continue;
       }
-      if (nested.unique && blocks.some((b) => b.kind === nested.kind)) {
-        diagnostics.push(diag("T3009", "error", `only one \`${nested.kind}\` block is allowed here`, entry.type.span, "second block"));
+      const first = nested.unique ? blocks.find((b) => b.kind === nested.kind) : undefined;
+      if (first) {
+        diagnostics.push(
+          diag("T3009", "error", `only one \`${nested.kind}\` block is allowed in a ${block.type.text}`, entry.type.span, "second block", {
+            secondary: [{ span: first.node.type.span, message: "first block" }],
+            help: "merge the two blocks into one",
+          }),
+        );
         continue;
       }
       blocks.push(checkBlock(entry, nested, mod, vc, diagnostics));
@@ -111,16 +117,24 @@ export function checkBlock(block: Block, spec: BlockSpec, mod: Module, vc: Value
       if (f) fields.push(f);
     }
   }
-  for (const [key, aspec] of Object.entries(spec.attrs)) {
-    if (aspec.required && !keySpans.has(key)) {
-      diagnostics.push(
-        diag("T3005", "error", `${block.type.text}${block.name ? " `" + block.name.text + "`" : ""} is missing \`${key}\``, headSpan(block), `needs \`${key}\``, {
-          help: `add \`${key} = …\` (${aspec.doc})`,
-        }),
-      );
-    }
+  // One diagnostic per block, naming every missing key: the fix is one edit in one place.
+  const missing = Object.entries(spec.attrs).filter(([key, aspec]) => aspec.required && !keySpans.has(key));
+  if (missing.length > 0) {
+    const keys = missing.map(([key]) => `\`${key}\``);
+    const owner = `${block.type.text}${block.name ? " `" + block.name.text + "`" : ""}`;
+    diagnostics.push(
+      diag("T3005", "error", `${owner} is missing ${joinAnd(keys)}`, headSpan(block), `needs ${joinAnd(keys)}`, {
+        help: `add ${joinAnd(missing.map(([key]) => `\`${key} = …\``))}`,
+        notes: missing.map(([key, aspec]) => `${key}: ${aspec.doc}`),
+      }),
+    );
   }
   return { kind: spec.kind, name: block.name?.text ?? null, node: block, module: mod.path, spec, attrs, keySpans, free, steps, blocks, fields };
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+export function joinAnd(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
 export function headSpan(block: Block): Span {
@@ -178,9 +192,16 @@ function checkStep(step: Step, spec: BlockSpec, block: Block, mod: Module, vc: V
     } else {
       const p = sspec.positional[position++];
       if (!p) {
+        const n = sspec.positional.length;
+        const named = Object.keys(sspec.named);
         diagnostics.push(
-          diag("T3010", "error", `\`${step.op.text}\` takes ${sspec.positional.length} positional argument(s)`, arg.span, "extra argument", {
-            help: `name it: ${Object.keys(sspec.named).map((n) => n + " = …").join(", ")}`,
+          diag("T3010", "error", `\`${step.op.text}\` takes ${n === 0 ? "no" : n} positional argument${n === 1 ? "" : "s"}`, arg.span, "extra argument", {
+            help:
+              step.op.text === "filter"
+                ? "combine conditions with `and`: `filter(a and b)`, or write one `filter(…)` per condition"
+                : named.length > 0
+                  ? `name it: ${named.map((k) => "`" + k + " = …`").join(", ")}`
+                  : "remove it",
           }),
         );
         continue;
@@ -198,7 +219,12 @@ function checkStep(step: Step, spec: BlockSpec, block: Block, mod: Module, vc: V
   const all: (readonly [string, AttrSpec])[] = [...sspec.positional, ...Object.entries(sspec.named)];
   for (const [key, aspec] of all) {
     if (aspec.required && !seen.has(key)) {
-      diagnostics.push(diag("T3005", "error", `\`${step.op.text}\` is missing \`${key}\``, step.op.span, `needs \`${key}\``, { help: aspec.doc }));
+      const positional = sspec.positional.some(([n]) => n === key);
+      diagnostics.push(
+        diag("T3005", "error", `\`${step.op.text}\` is missing \`${key}\``, step.op.span, `needs \`${key}\``, {
+          help: positional ? `pass it first: \`${step.op.text}(…)\` (${aspec.doc})` : `add \`${key} = …\`: ${aspec.doc}`,
+        }),
+      );
     }
   }
   return { op: step.op.text, node: step, args };

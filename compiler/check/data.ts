@@ -122,10 +122,7 @@ function checkMix(ctx: CheckContext, mix: CheckedBlock): void {
       });
     }
     const sym = lookupSource(ctx, mix, key);
-    if (!sym) {
-      const names = [...(ctx.program.modules.get(mix.module)?.scope.keys() ?? [])];
-      ctx.report("T2001", "error", `unknown dataset \`${key}\` in mix`, keySpan, "no dataset or data with this name", { help: didYouMean(key, names) });
-    }
+    if (!sym) reportMixSource(ctx, mix, key, keySpan);
   }
   if (relative === "total" && mix.free.size > 0 && Math.abs(total - 100) > 1e-9) {
     ctx.report("T4007", "error", `mix shares add up to ${+total.toFixed(6)}%, not 100%`, mix.node.type.span, "shares of the total", {
@@ -134,10 +131,58 @@ function checkMix(ctx: CheckContext, mix: CheckedBlock): void {
   }
 }
 
+/** A mix key that is not a dataset or data block: the wrong kind (T3007) or unknown (T2001). */
+function reportMixSource(ctx: CheckContext, mix: CheckedBlock, key: string, keySpan: Expr["span"]): void {
+  const scope = ctx.program.modules.get(mix.module)?.scope;
+  const binding = scope?.get(key);
+  if (binding?.kind === "symbol") {
+    const def = binding.symbol.block.name;
+    ctx.report("T3007", "error", `\`${key}\` is a ${binding.symbol.kind}, but mix sources are datasets or data pipelines`, keySpan, `this is a ${binding.symbol.kind}`, {
+      secondary: def && def.span.file === keySpan.file ? [{ span: def.span, message: `${binding.symbol.kind} defined here` }] : [],
+    });
+    return;
+  }
+  const sources = [...(scope?.values() ?? [])].flatMap((b) =>
+    b.kind === "symbol" && (b.symbol.kind === "dataset" || b.symbol.kind === "data") ? [b.symbol.name] : [],
+  );
+  ctx.report("T2001", "error", `unknown dataset \`${key}\` in mix`, keySpan, "no dataset or data with this name", {
+    help: didYouMean(key, sources) ?? (sources.length ? `datasets and data here: ${sources.join(", ")}` : null),
+  });
+}
+
 function lookupSource(ctx: CheckContext, mix: CheckedBlock, key: string) {
   const binding = ctx.program.modules.get(mix.module)?.scope.get(key);
   if (binding?.kind !== "symbol") return null;
   return binding.symbol.kind === "dataset" || binding.symbol.kind === "data" ? binding.symbol : null;
+}
+
+/**
+ * Data pipelines' `from` and mix sources must form a DAG. Lowering walks these
+ * links recursively; a cycle (`data a { from = b }`, `data b { from = a }`, or a
+ * mix listing its own pipeline) has no meaning and would never terminate.
+ */
+export function checkDataCycles(ctx: CheckContext, blocks: readonly CheckedBlock[]): void {
+  const state = new Map<CheckedBlock, "visiting" | "done">();
+  const inputs = (b: CheckedBlock): { block: CheckedBlock; span: Expr["span"] }[] => {
+    const from = ctx.target(attr(b, "from"));
+    const mix = b.blocks.find((x) => x.kind === "mix");
+    const viaMix = mix ? mixSources(ctx, mix).map((s) => ({ block: s.block, span: mix.free.get(s.key)!.keySpan })) : [];
+    return [...(from ? [{ block: from, span: spanOf(b, "from") }] : []), ...viaMix].filter((x) => x.block.kind === "data");
+  };
+  const visit = (b: CheckedBlock, path: CheckedBlock[]): void => {
+    state.set(b, "visiting");
+    for (const input of inputs(b)) {
+      const s = state.get(input.block);
+      if (s === "visiting") {
+        const cycle = [...path.slice(path.indexOf(input.block)), b, input.block].map((x) => x.name).join(" → ");
+        ctx.report("T4028", "error", `data pipelines form a cycle: ${cycle}`, input.span, "reads from a pipeline that reads from this one", {
+          help: "a pipeline can read only from datasets and from pipelines that do not depend on it",
+        });
+      } else if (s === undefined) visit(input.block, [...path, b]);
+    }
+    state.set(b, "done");
+  };
+  for (const b of blocks) if (b.kind === "data" && !state.has(b)) visit(b, []);
 }
 
 /** The mix block's keys are dataset names: resolve them the way refs are resolved. */
@@ -211,7 +256,9 @@ export function exprType(ctx: CheckContext, e: Expr, fields: FieldInfo[]): ExprT
       return "bool";
     case "ref": {
       const f = e.path.length === 1 ? requireField(ctx, e.path[0]!.text, e.span, fields) : null;
-      if (e.path.length !== 1) ctx.report("T2010", "error", "fields are plain names", e.span, "not a field");
+      if (e.path.length !== 1) {
+        ctx.report("T2010", "error", "fields are plain names", e.span, "not a field", { help: `write \`${e.path[e.path.length - 1]?.text ?? ""}\`` });
+      }
       if (!f) return null;
       return f.type === "bool" ? "bool" : f.type === "int" || f.type === "float" ? "number" : f.type === "string" ? "string" : "list";
     }

@@ -1,13 +1,14 @@
 // The check pass: structural checks of every block in every loaded module, then
 // the semantic rules on the recipe's own blocks. Returns all checked blocks;
 // the diagnostics list carries everything found, at once.
+import type { Block } from "../../grammar/ast.js";
 import type { Diagnostic, Result } from "../../grammar/diagnostic.js";
 import { TOP_LEVEL } from "../schema/blocks.js";
 import type { Program } from "../resolve.js";
 import { didYouMean } from "../suggest.js";
 import { checkBlock, type CheckedBlock } from "./blocks.js";
 import { CheckContext } from "./context.js";
-import { checkData, checkDataset } from "./data.js";
+import { checkData, checkDataCycles, checkDataset } from "./data.js";
 import { checkEval } from "./evals.js";
 import { checkAdapter, checkExport, checkHardware, checkJudge, checkModel, checkStage, checkStageCycles, checkTemplate } from "./stages.js";
 import { ValueChecker } from "./values.js";
@@ -27,7 +28,7 @@ export function checkProgram(program: Program): Result<CheckedProgram> {
   const perModule = new Map<string, CheckedBlock[]>();
   for (const mod of program.modules.values()) {
     const list: CheckedBlock[] = [];
-    const uniques = new Set<string>();
+    const uniques = new Map<string, Block>();
     for (const block of mod.ast.blocks) {
       const spec = TOP_LEVEL[block.type.text];
       if (!spec) {
@@ -38,11 +39,15 @@ export function checkProgram(program: Program): Result<CheckedProgram> {
         }
         continue;
       }
-      if (spec.unique && uniques.has(spec.kind)) {
-        ctx.report("T3009", "error", `only one \`${spec.kind}\` block is allowed per file`, block.type.span, "second block");
+      const first = uniques.get(spec.kind);
+      if (spec.unique && first) {
+        ctx.report("T3009", "error", `only one \`${spec.kind}\` block is allowed per file`, block.type.span, "second block", {
+          secondary: [{ span: first.type.span, message: "first block" }],
+          help: "merge the two blocks into one",
+        });
         continue;
       }
-      uniques.add(spec.kind);
+      uniques.set(spec.kind, block);
       const checked = checkBlock(block, spec, mod, vc, diagnostics);
       ctx.byNode.set(block, checked);
       list.push(checked);
@@ -93,4 +98,5 @@ function semanticRules(ctx: CheckContext, blocks: CheckedBlock[], isEntry: boole
     }
   }
   checkStageCycles(ctx, stages);
+  checkDataCycles(ctx, blocks);
 }

@@ -10,6 +10,8 @@ import { attr, boolAttr, label, numAttr, spanOf, strAttr, type CheckContext } fr
 import { fieldsOf, type FieldInfo } from "./data.js";
 
 export const LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+/** Real Llama modules that tune does not put adapters on. */
+const FROZEN_MODULES = ["lm_head", "embed_tokens"];
 const DPO_ONLY = ["beta", "loss", "label_smoothing", "reference", "max_prompt_length", "max_length"];
 const TEMPLATE_BUILTINS = new Set(["system"]);
 
@@ -41,8 +43,7 @@ export function checkTemplate(ctx: CheckContext, b: CheckedBlock): void {
     try {
       Handlebars.parse(v.value);
     } catch (e) {
-      const msg = (e as Error).message.split("\n")[0] ?? "";
-      ctx.report("T3015", "error", `the ${key} of ${label(b)} is not a valid Handlebars template`, v.span, msg, {
+      ctx.report("T3015", "error", `the ${key} of ${label(b)} is not a valid Handlebars template`, v.span, handlebarsProblem((e as Error).message), {
         help: "placeholders are `{{field}}`; conditionals `{{#if field}}…{{else}}…{{/if}}`",
       });
     }
@@ -53,6 +54,18 @@ export function checkTemplate(ctx: CheckContext, b: CheckedBlock): void {
       help: "the completion is the part the loss is computed on; put the answer field there, e.g. `completion = \"{{output}}\"`",
     });
   }
+}
+
+/** Handlebars' parser errors name grammar tokens ('OPEN_ENDBLOCK', 'INVALID'); say what is wrong instead. */
+export function handlebarsProblem(message: string): string {
+  const mismatch = /^(\S+) doesn't match (\S+)/.exec(message);
+  if (mismatch) return `\`{{#${mismatch[1]}}}\` is closed by \`{{/${mismatch[2]}}}\``;
+  const got = /got '(\w+)'/.exec(message)?.[1];
+  if (got === "EOF" && message.includes("OPEN_ENDBLOCK")) return "a `{{#…}}` block is not closed with `{{/…}}`";
+  if (got === "INVALID" || (got === "EOF" && message.includes("'CLOSE'"))) return "a `{{` is not closed with `}}`";
+  if (got === "CLOSE" && message.includes("'ID'")) return "`{{}}` names no field";
+  const lines = message.split("\n");
+  return lines[lines.length - 1] ?? message;
 }
 
 /** Every `{{name}}`-style path a template reads (first path segment). */
@@ -100,9 +113,9 @@ export function checkStage(ctx: CheckContext, b: CheckedBlock, hardware: Checked
     }
     if ((numAttr(b, "rounds") ?? 1) > 1) ctx.report("T4016", "error", "iterative `rounds` are defined for dpo stages only", spanOf(b, "rounds"), "not a dpo stage");
   }
-  if (method === "dpo") checkDpo(ctx, b, fields, template);
-  else if (fields) checkSftData(ctx, b, fields, template, method ?? "sft");
-  if (template && fields) checkTemplateFields(ctx, template, fields, attr(b, "template")!.span, method === "dpo");
+  const missingColumns = method === "dpo" ? checkDpo(ctx, b, fields) : [];
+  if (method !== "dpo" && fields) checkSftData(ctx, b, fields, template, method ?? "sft");
+  if (template && fields) checkTemplateFields(ctx, template, fields, attr(b, "template")!.span, method === "dpo", missingColumns);
   const adapter = ctx.target(attr(b, "adapter"));
   if (adapter && (method === "full" || method === "pretrain")) {
     ctx.report("T4023", "error", `a ${method} stage trains every weight and cannot use an adapter`, spanOf(b, "adapter"), "adapter not allowed", {
@@ -118,10 +131,11 @@ export function checkStage(ctx: CheckContext, b: CheckedBlock, hardware: Checked
   if (adapter && strAttr(adapter, "method") === "qlora" && hardware) checkQloraStrategy(ctx, b, hardware);
 }
 
-function checkDpo(ctx: CheckContext, b: CheckedBlock, fields: FieldInfo[] | null, template: CheckedBlock | undefined): void {
-  void template;
+/** DPO rules; returns the preference columns reported missing, so the template check does not repeat them. */
+function checkDpo(ctx: CheckContext, b: CheckedBlock, fields: FieldInfo[] | null): string[] {
+  let missing: string[] = [];
   if (fields) {
-    const missing = ["prompt", "chosen", "rejected"].filter((f) => !fields.some((x) => x.name === f));
+    missing = ["prompt", "chosen", "rejected"].filter((f) => !fields.some((x) => x.name === f));
     if (missing.length > 0) {
       ctx.report("T4005", "error", `dpo data must have prompt, chosen and rejected fields; missing ${missing.map((m) => "`" + m + "`").join(", ")}`, spanOf(b, "data"), "preference data expected", {
         help: 'rename columns in the dataset\'s fields, e.g. `prompt: string from "instruction"`',
@@ -132,6 +146,7 @@ function checkDpo(ctx: CheckContext, b: CheckedBlock, fields: FieldInfo[] | null
   if (ref?.k === "enum" && ref.value === "none" && strAttr(b, "loss") === "sampo") {
     ctx.report("T4014", "error", "SamPO needs a reference model", ref.span, "reference-free", { help: "drop `reference = none` (the reference defaults to the starting model)" });
   }
+  return missing;
 }
 
 function checkSftData(ctx: CheckContext, b: CheckedBlock, fields: FieldInfo[], template: CheckedBlock | undefined, method: string): void {
@@ -140,20 +155,23 @@ function checkSftData(ctx: CheckContext, b: CheckedBlock, fields: FieldInfo[], t
       help: "SFT computes the loss on the completion only; use a template with `completion = \"{{output}}\"` (dpo templates have none)",
     });
   }
-  if (!template && !fields.some((f) => f.name === "text")) {
+  // A `template` that did not resolve was reported already (T2001/T3007); do not also say it is missing.
+  if (!template && !b.keySpans.has("template") && !fields.some((f) => f.name === "text")) {
     ctx.report("T4018", "error", `${label(b)} has no template and its data has no \`text\` field`, spanOf(b, "data"), "nothing to train on", {
       help: method === "sft" ? "add `template = alpaca` (import it from std/templates) or a template of your own" : "add a `text: string` field or a template",
     });
   }
 }
 
-function checkTemplateFields(ctx: CheckContext, template: CheckedBlock, fields: FieldInfo[], useSpan: Span, dpo: boolean): void {
+function checkTemplateFields(ctx: CheckContext, template: CheckedBlock, fields: FieldInfo[], useSpan: Span, dpo: boolean, alreadyReported: readonly string[]): void {
   const names = fields.map((f) => f.name);
+  const reported = new Set<string>(alreadyReported);
   for (const key of dpo ? ["prompt"] : ["prompt", "completion"]) {
     const v = attr(template, key);
     if (v?.k !== "string") continue;
     for (const p of templateFields(v.value)) {
-      if (names.includes(p.name) || TEMPLATE_BUILTINS.has(p.name)) continue;
+      if (names.includes(p.name) || TEMPLATE_BUILTINS.has(p.name) || reported.has(p.name)) continue;
+      reported.add(p.name);
       const inTemplate = template.module === useSpan.file && !v.span.file.startsWith("std/");
       ctx.report("T3013", "error", `template \`${template.name}\` uses \`{{${p.name}}}\`, which the data does not have`, useSpan, `data fields: ${names.join(", ")}`, {
         secondary: inTemplate ? [{ span: v.span, message: `${key} uses {{${p.name}}}` }] : [],
@@ -169,7 +187,11 @@ function checkTargets(ctx: CheckContext, stage: CheckedBlock, adapter: CheckedBl
   const arch = archOf(ctx, stage);
   const known = arch ? LLAMA_LINEAR : LLAMA_LINEAR;
   for (const t of targets.items) {
-    if (t.k === "name" && !known.includes(t.value)) {
+    if (t.k === "name" && FROZEN_MODULES.includes(t.value)) {
+      ctx.report("T4002", "error", `LoRA target \`${t.value}\` is not supported: tune adapts the attention and MLP projections only`, t.span, "not an adapter target", {
+        help: `targets: ${known.join(", ")} (or all_linear); embeddings and the output head stay frozen`,
+      });
+    } else if (t.k === "name" && !known.includes(t.value)) {
       ctx.report("T4002", "error", `LoRA target \`${t.value}\` is not a linear module of ${arch ? "`" + arch.name + "`" : "Llama models"}`, t.span, "no such module", {
         help: didYouMean(t.value, known) ?? `linear modules: ${known.join(", ")} (or all_linear)`,
       });
@@ -227,9 +249,14 @@ export function checkHardware(ctx: CheckContext, hw: CheckedBlock): void {
     }
   }
   if (strategy === "single" && worldSize(hw) > 1) {
-    ctx.report("T4026", "error", `strategy = single cannot use ${worldSize(hw)} devices`, spanOf(hw, "strategy"), "one device only", { help: "use ddp, deepspeed or fsdp" });
+    const nodes = numAttr(hw, "nodes") ?? 1;
+    const shape = nodes > 1 ? ` (${numAttr(hw, "devices") ?? 1} devices × ${nodes} nodes)` : "";
+    ctx.report("T4026", "error", `strategy = single runs on one device, but the hardware has ${worldSize(hw)}${shape}`, spanOf(hw, "strategy"), "one device only", {
+      help: "use ddp, deepspeed or fsdp",
+    });
   }
-  if (!hw.attrs.has("gpu") && !hw.attrs.has("memory")) {
+  // keySpans, not attrs: a `gpu` or `memory` with a bad value was reported already.
+  if (!hw.keySpans.has("gpu") && !hw.keySpans.has("memory")) {
     ctx.report("T4027", "info", "the hardware block names no `gpu` or `memory`; memory checks are skipped", hw.node.type.span, "device memory unknown");
   }
 }

@@ -57,7 +57,9 @@ export class ValueChecker {
 
   private mismatch(expr: Expr, type: ValueType, what: string): null {
     this.diagnostics.push(
-      diag("T3001", "error", `${what} expects ${describeType(type)}, found ${describeExpr(expr)}`, expr.span, `expected ${describeType(type)}`),
+      diag("T3001", "error", `${what} expects ${describeType(type)}, found ${describeExpr(expr)}`, expr.span, `expected ${describeType(type)}`, {
+        help: unquoteHelp(expr, type),
+      }),
     );
     return null;
   }
@@ -66,10 +68,15 @@ export class ValueChecker {
     if (expr.kind !== "number") return this.mismatch(expr, type, what);
     const allowed = type.units ?? [null];
     if (!allowed.includes(expr.unit)) {
-      const shown = allowed.map((u) => (u === null ? "a plain number" : "`" + u + "`")).join(", ");
+      const shown = allowed.map((u) => (u === null ? "a plain number" : "`" + u + "`"));
+      const example = allowed.find((u) => u !== null);
+      const help =
+        expr.unit === null && example
+          ? `add a unit (${shown.join(", ")}), e.g. \`${expr.raw}${["%", "k", "M", "B", "T"].includes(example) ? "" : " "}${example}\``
+          : `write it with ${shown.join(" or ")}`;
       this.diagnostics.push(
-        diag("T3003", "error", `${what} does not take ${expr.unit === null ? "a plain number" : "the unit `" + expr.unit + "`"}`, expr.span, "unit not allowed here", {
-          help: `write it with ${shown}`,
+        diag("T3003", "error", `${what} does not take ${expr.unit === null ? "a plain number" : "the unit `" + expr.unit + "`"}`, expr.span, expr.unit === null ? "unit missing" : "unit not allowed here", {
+          help,
         }),
       );
       return null;
@@ -109,7 +116,8 @@ export class ValueChecker {
   private list(expr: Expr, type: Extract<ValueType, { t: "list" }>, mod: Module, what: string): Value | null {
     if (expr.kind !== "list") return this.mismatch(expr, type, what);
     if (type.minItems && expr.items.length < type.minItems) {
-      this.diagnostics.push(diag("T3018", "error", `${what} needs at least ${type.minItems} item(s)`, expr.span, "too few items"));
+      const items = `${type.minItems} item${type.minItems === 1 ? "" : "s"}`;
+      this.diagnostics.push(diag("T3018", "error", `${what} needs at least ${items}`, expr.span, expr.items.length === 0 ? "empty list" : "too few items"));
       return null;
     }
     const items: Value[] = [];
@@ -174,7 +182,13 @@ export class ValueChecker {
       return null;
     }
     if (binding) {
-      this.diagnostics.push(diag("T3001", "error", `\`${refText(expr)}\` does not name a definition`, expr.span, "not a definition"));
+      const help =
+        binding.kind === "namespace"
+          ? rest.length === 0
+            ? `\`${head.text}\` is the module \`${binding.module}\`; name one of its definitions: \`${head.text}.<name>\``
+            : `only one level of names: \`${head.text}.${rest[0]!.text}\``
+          : `\`${head.text}\` is a ${binding.symbol.kind}; definitions have no members`;
+      this.diagnostics.push(diag("T3001", "error", `\`${refText(expr)}\` does not name a definition`, expr.span, "not a definition", { help }));
       return null;
     }
     const visible = [...mod.scope.values()].filter((b) => b.kind === "symbol").map((b) => (b as { symbol: SymbolDef }).symbol);
@@ -197,6 +211,17 @@ export class ValueChecker {
     const kindText = kinds.length > 0 ? kinds.join(" or ") : "definition";
     this.diagnostics.push(diag("T2001", "error", `unknown ${kindText} \`${name}\`${where ? " " + where : ""}`, span, `no ${kindText} with this name`, { help }));
   }
+}
+
+/** `from = "base"`, `lr = "2e-4"`: the quotes are the mistake. */
+function unquoteHelp(expr: Expr, type: ValueType): string | null {
+  if (expr.kind !== "string") return null;
+  const wantsName = (t: ValueType): boolean => t.t === "ref" || t.t === "enum" || (t.t === "oneOf" && t.of.some(wantsName));
+  const wantsNumber = (t: ValueType): boolean => t.t === "number" || (t.t === "oneOf" && t.of.some(wantsNumber));
+  const v = expr.value.trim();
+  if (wantsName(type) && /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(v)) return `names are written without quotes: \`${v}\``;
+  if (wantsNumber(type) && v !== "" && !Number.isNaN(Number(v))) return `numbers are written without quotes: \`${v}\``;
+  return null;
 }
 
 export function refText(expr: RefExpr): string {

@@ -205,15 +205,22 @@ describe("blank lines inside brackets", () => {
 });
 
 describe("refusing files with syntax errors", () => {
-  const bad = ['model m { hub = "x"', 'model m { hub = "x }', "model m { $ }", "model m { a = }", "hub = 1", "import x"];
+  const bad = ['model m { hub = "x"', 'model m { hub = "x }', "model m { $ }", "model m { a = }", "model m { a = [1, 2 }"];
   for (const src of bad) {
-    it(JSON.stringify(src), () => {
+    it(`returns the syntax diagnostics for ${JSON.stringify(src)}`, () => {
       const r = formatSource("bad.tune", src);
       expect(r.ok).toBe(false);
       if (r.ok) return;
       const expected = parseSource("bad.tune", src).diagnostics.map((d) => d.code + d.message);
       expect(expected.length).toBeGreaterThan(0);
       expect(r.diagnostics.map((d) => d.code + d.message)).toEqual(expected);
+    });
+  }
+  // The parser accepts these so that it can explain them; the AST has no place
+  // for them, so formatting must refuse rather than drop the text.
+  for (const src of ["hub = 1\nmodel m {}", "import std/templates\nmodel m {}"]) {
+    it(`refuses rather than drops ${JSON.stringify(src)}`, () => {
+      expect(formatSource("bad.tune", src).ok).toBe(false);
     });
   }
 });
