@@ -175,7 +175,7 @@ function deviceOf(hw: Params, notes: string[]): { gpu: string | null; bytes: num
     notes.push(`device memory: ${gpu} = ${formatBytes(bytes)} nominal per device (the CUDA context is counted in the overhead)`);
     return { gpu, bytes };
   }
-  notes.push("no `gpu` or `memory` in a hardware block: the estimate is not compared with a device");
+  notes.push(gpu ? `gpu = ${gpu} has no known memory size: set \`memory\` to compare the estimate with the device` : "no `gpu` or `memory` in a hardware block: the estimate is not compared with a device");
   return { gpu, bytes: null };
 }
 

@@ -64,9 +64,11 @@ export function estimateMemory(inp: MemoryInput): { memory: MemoryBreakdown; ass
   const reference = inp.reference ? inp.reference.params * inp.reference.bytes : 0;
   const sharded = shard(inp, { weights: base, adapter: train.adapter, gradients: train.gradients, optimizer: train.optimizer, reference }, notes);
   notes.push(`CUDA context, allocator fragmentation and framework buffers: a fixed ${OVERHEAD_BYTES / GiB} GiB per device`);
-  const parts = { ...sharded, activations, overhead: OVERHEAD_BYTES };
-  const total = parts.weights + parts.adapter + parts.gradients + parts.optimizer + parts.activations + parts.reference + parts.overhead;
-  return { memory: { ...parts, total }, assumptions: notes };
+  const { weights, adapter, gradients, optimizer, offloaded } = sharded;
+  const total = weights + adapter + gradients + optimizer + activations + sharded.reference + OVERHEAD_BYTES;
+  // Spelled out so the JSON key order is fixed.
+  const memory = { weights, adapter, gradients, optimizer, activations, reference: sharded.reference, overhead: OVERHEAD_BYTES, total, offloaded };
+  return { memory, assumptions: notes };
 }
 
 // ---- weights
