@@ -1,0 +1,151 @@
+// Choose and initialise the TensorFlow.js backend that runs tune's in-process model.
+//
+// Why this exists: the same model code runs on several engines (runtime-notes.md "What to use where"):
+// wasm (default; installs from npm alone), the pure-JS cpu backend (last fallback), and libtensorflow through
+// the optional `@tensorflow/tfjs-node` / `@tensorflow/tfjs-node-gpu` packages. wasm and cpu need kernel fixes
+// (scatter-add gather gradient, pre-transposed matmul) before they are usable for training; this module
+// applies them and reports which backend actually runs, for every run's log.
+
+import { createRequire } from "node:module";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
+import { registerSegmentSum } from "./segment-sum.js";
+import { registerRowGather } from "./wasm-gather.js";
+import { registerSharedIdentity } from "./wasm-identity.js";
+import { registerFastWasmMatMul } from "./wasm-matmul.js";
+
+export type DeviceRequest = "auto" | "wasm" | "cpu" | "tensorflow" | "gpu";
+
+export interface BackendInfo {
+  /** tfjs backend name now active: "wasm", "cpu" or "tensorflow". */
+  backend: string;
+  /** What it runs on, in words for the log ("wasm (SIMD, 1 thread)", "cpu (pure JS)", "tensorflow (GPU)"). */
+  device: string;
+  /** Kernel replacements applied, fallbacks taken, warnings. */
+  notes: string[];
+}
+
+let current: { request: DeviceRequest; info: BackendInfo } | null = null;
+
+/** Directory holding the wasm binaries, as a file-system path ending in a separator. */
+export function wasmBinaryDir(): string {
+  const require = createRequire(import.meta.url);
+  const file = require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm");
+  return path.dirname(file) + path.sep;
+}
+
+async function initWasm(notes: string[]): Promise<BackendInfo> {
+  tfWasm.setWasmPaths(wasmBinaryDir());
+  const ok = await tf.setBackend("wasm");
+  if (!ok || tf.getBackend() !== "wasm") throw new Error("tfjs wasm backend failed to initialise");
+  const backend = tf.backend() as tfWasm.BackendWasm;
+  registerSegmentSum("wasm");
+  registerFastWasmMatMul(backend);
+  registerSharedIdentity();
+  registerRowGather();
+  notes.push("wasm: UnsortedSegmentSum = direct scatter-add (tune kernel)");
+  notes.push("wasm: Identity shares the input buffer instead of copying (tune kernel)");
+  notes.push("wasm: GatherV2 on axis 0 copies whole rows (tune kernel)");
+  notes.push("wasm: BatchMatMul = explicit transpose + per-batch XNNPACK (tune kernel)");
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  return { backend: "wasm", device: `wasm (${simd ? "SIMD" : "no SIMD"}, ${tfWasm.getThreadsCount()} thread)`, notes };
+}
+
+async function initCpu(notes: string[]): Promise<BackendInfo> {
+  const ok = await tf.setBackend("cpu");
+  if (!ok) throw new Error("tfjs cpu backend failed to initialise");
+  registerSegmentSum("cpu");
+  notes.push("cpu: UnsortedSegmentSum = direct scatter-add (tune kernel)");
+  return { backend: "cpu", device: "cpu (pure JS)", notes };
+}
+
+/** Node ≥ 23 removed util.isNullOrUndefined, which tfjs-node 4.22 still calls. */
+async function polyfillNodeUtil(): Promise<void> {
+  const util = (await import("node:util")) as unknown as Record<string, unknown>;
+  const target = (util["default"] ?? util) as Record<string, unknown>;
+  if (typeof target["isNullOrUndefined"] !== "function") {
+    target["isNullOrUndefined"] = (x: unknown) => x === null || x === undefined;
+  }
+}
+
+async function initNative(gpu: boolean, notes: string[]): Promise<BackendInfo> {
+  const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+  await polyfillNodeUtil();
+  try {
+    // A variable specifier keeps TypeScript from resolving a package that is optional and usually absent.
+    const specifier: string = pkg;
+    await import(specifier);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new Error(
+      `device "${gpu ? "gpu" : "tensorflow"}" needs the optional package ${pkg}, which did not load (${why}). ` +
+        `Install it with \`npm install ${pkg}\` (downloads libtensorflow 2.9.1${gpu ? "; needs CUDA 11.2 + cuDNN 8.1" : ""}), ` +
+        `or use device "wasm".`,
+    );
+  }
+  const ok = await tf.setBackend("tensorflow");
+  if (!ok) throw new Error(`${pkg} loaded but the "tensorflow" backend failed to initialise`);
+  // tfjs-node's backend exposes whether libtensorflow found a GPU; the GPU build silently falls back to CPU.
+  const usingGpu = Boolean((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
+  if (gpu && !usingGpu) notes.push("tfjs-node-gpu loaded but no usable GPU was found: running on CPU");
+  return { backend: "tensorflow", device: `tensorflow (${usingGpu ? "GPU" : "CPU"}, ${pkg})`, notes };
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}
+
+/** auto: libtensorflow if an optional tfjs-node package is installed (GPU build first), else wasm, else cpu. */
+async function initAuto(notes: string[]): Promise<BackendInfo> {
+  for (const gpu of [true, false]) {
+    try {
+      return await initNative(gpu, notes);
+    } catch (err) {
+      notes.push(`auto: ${gpu ? "gpu" : "tensorflow"} unavailable (${firstLine(err).slice(0, 80)}...)`);
+    }
+  }
+  try {
+    return await initWasm(notes);
+  } catch (err) {
+    notes.push(`auto: wasm failed (${firstLine(err)}); using cpu`);
+    return initCpu(notes);
+  }
+}
+
+/**
+ * Initialise the backend for `device` (default wasm) and return what runs. "auto" tries tfjs-node-gpu,
+ * tfjs-node, wasm, then cpu; "tensorflow"/"gpu" throw a clear error when the optional package is missing.
+ * Calling again with the same request is free; a different request switches backend.
+ */
+export async function initBackend(device: DeviceRequest = "wasm"): Promise<BackendInfo> {
+  if (current && current.request === device && tf.getBackend() === current.info.backend) return current.info;
+  const notes: string[] = [];
+  let info: BackendInfo;
+  switch (device) {
+    case "wasm":
+      info = await initWasm(notes);
+      break;
+    case "cpu":
+      info = await initCpu(notes);
+      break;
+    case "tensorflow":
+      info = await initNative(false, notes);
+      break;
+    case "gpu":
+      info = await initNative(true, notes);
+      break;
+    case "auto":
+      info = await initAuto(notes);
+      break;
+    default:
+      throw new Error(`unknown device "${String(device)}" (expected auto, wasm, cpu, tensorflow or gpu)`);
+  }
+  current = { request: device, info };
+  return info;
+}
+
+export { registerSegmentSum } from "./segment-sum.js";
+export { registerFastWasmMatMul } from "./wasm-matmul.js";
+export { registerSharedIdentity } from "./wasm-identity.js";
+export { registerRowGather } from "./wasm-gather.js";

@@ -1,0 +1,163 @@
+// A faster `BatchMatMul` for the tfjs wasm backend.
+//
+// Why this exists: the wasm backend sends a matmul to XNNPACK only when neither operand is transposed and
+// the batch size is 1; every other case (transposeA/transposeB — all of backward — and every batched matmul,
+// i.e. attention) runs a scalar triple loop at ~0.7–1 GFLOP/s instead of ~12–16 (runtime-notes.md measured
+// 14–26× for the transposed forms). This wrapper
+//   1. transposes a transposed operand explicitly (the wasm Transpose kernel), and
+//   2. runs a batched product as one XNNPACK call per batch entry, on zero-copy "views": extra tensor ids
+//      registered with the C++ side at an offset inside the operand's heap buffer and unregistered (never
+//      freed) afterwards. The XNNPACK operator cached on a view id is deleted when the id is unregistered.
+// Broadcasting other than "same batch" or "one side has batch 1" falls back to the original kernel.
+
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+
+/** The parts of the wasm backend's internals the view trick needs (private in its typings). */
+interface WasmInternals {
+  dataIdNextNumber: number;
+  dataIdMap: { get(dataId: tf.DataId): { id: number; memoryOffset: number } };
+  wasm: {
+    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+    tfjs: {
+      registerTensor(id: number, size: number, memoryOffset: number): void;
+      disposeData(id: number): void;
+    };
+  };
+}
+
+type RawMatMul = (
+  aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
+  transposeA: boolean, transposeB: boolean, outId: number,
+) => void;
+
+interface MatMulArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}
+
+let rawMatMul: RawMatMul | null = null;
+let originalKernel: tf.KernelConfig | null = null;
+
+function shapeBytes(shape: number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(shape).buffer);
+}
+
+function prod(xs: number[]): number {
+  return xs.reduce((a, b) => a * b, 1);
+}
+
+/** Swap the last two axes with the wasm Transpose kernel; the caller disposes the result. */
+function transposeLast2(x: tf.TensorInfo, backend: BackendWasm): tf.TensorInfo {
+  const rank = x.shape.length;
+  const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
+  const kernel = tf.getKernel("Transpose", "wasm");
+  return kernel.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+}
+
+/** Register a C++-side tensor id aliasing `size` floats at byte `offset` (no allocation). */
+function makeView(internals: WasmInternals, offset: number, size: number): number {
+  const id = internals.dataIdNextNumber++;
+  internals.wasm.tfjs.registerTensor(id, size, offset);
+  return id;
+}
+
+function broadcastBatch(a: number[], b: number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`matMul: batch dims [${a}] and [${b}] do not broadcast`);
+    out.push(Math.max(da, db));
+  }
+  return out;
+}
+
+/** out[i] = a[i or 0] @ b[i or 0] for each batch entry, via one XNNPACK call per entry on heap views. */
+function batchedViaViews(
+  backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo,
+  batch: number, dims: { m: number; k: number; n: number; batchA: number; batchB: number },
+): void {
+  const internals = backend as unknown as WasmInternals;
+  const { m, k, n, batchA, batchB } = dims;
+  const aInfo = internals.dataIdMap.get(a.dataId);
+  const bInfo = internals.dataIdMap.get(b.dataId);
+  const oInfo = internals.dataIdMap.get(out.dataId);
+  const aShape = shapeBytes([1, m, k]);
+  const bShape = shapeBytes([1, k, n]);
+  for (let i = 0; i < batch; i++) {
+    const aId = batchA === 1 ? aInfo.id : makeView(internals, aInfo.memoryOffset + i * m * k * 4, m * k);
+    const bId = batchB === 1 ? bInfo.id : makeView(internals, bInfo.memoryOffset + i * k * n * 4, k * n);
+    const oId = makeView(internals, oInfo.memoryOffset + i * m * n * 4, m * n);
+    rawMatMul!(aId, aShape, 3, bId, bShape, 3, false, false, oId);
+    if (aId !== aInfo.id) internals.wasm.tfjs.disposeData(aId);
+    if (bId !== bInfo.id) internals.wasm.tfjs.disposeData(bId);
+    internals.wasm.tfjs.disposeData(oId);
+  }
+}
+
+function fastBatchMatMul(args: MatMulArgs): tf.TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const a0 = args.inputs["a"]!;
+  const b0 = args.inputs["b"]!;
+  const transposeA = Boolean(args.attrs?.["transposeA"]);
+  const transposeB = Boolean(args.attrs?.["transposeB"]);
+  if (a0.dtype !== "float32" || b0.dtype !== "float32") {
+    return originalKernel!.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const temps: tf.TensorInfo[] = [];
+  const a = transposeA ? transposeLast2(a0, backend) : a0;
+  const b = transposeB ? transposeLast2(b0, backend) : b0;
+  if (a !== a0) temps.push(a);
+  if (b !== b0) temps.push(b);
+  try {
+    const [m, k] = a.shape.slice(-2);
+    const [k2, n] = b.shape.slice(-2);
+    if (k !== k2) throw new Error(`matMul: inner dimensions ${k} and ${k2} differ (shapes [${a0.shape}], [${b0.shape}])`);
+    const batchDimsA = a.shape.slice(0, -2);
+    const batchDimsB = b.shape.slice(0, -2);
+    const batchA = prod(batchDimsA);
+    const batchB = prod(batchDimsB);
+    const outBatch = broadcastBatch(batchDimsA, batchDimsB);
+    if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
+      const plain = { ...args, inputs: { a, b }, attrs: { transposeA: false, transposeB: false } };
+      return originalKernel!.kernelFunc(plain as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    }
+    const batch = Math.max(batchA, batchB);
+    const out = backend.makeOutput([...outBatch, m, n], "float32");
+    if (m * n === 0) return out;
+    if (k === 0) {
+      backend.typedArrayFromHeap(out).fill(0);
+      return out;
+    }
+    batchedViaViews(backend, a, b, out, batch, { m, k, n, batchA, batchB });
+    return out;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/**
+ * Replace the wasm BatchMatMul kernel with the wrapper above. Call after `tf.setBackend("wasm")` resolved;
+ * idempotent.
+ */
+export function registerFastWasmMatMul(backend: BackendWasm): void {
+  const current = tf.getKernel("BatchMatMul", "wasm");
+  if (current == null) throw new Error("wasm backend has no BatchMatMul kernel to wrap");
+  if (current.kernelFunc === (fastBatchMatMul as unknown)) return;
+  originalKernel = current;
+  const internals = backend as unknown as WasmInternals;
+  rawMatMul = internals.wasm.cwrap("BatchMatMul", null, [
+    "number", "array", "number", "number", "array", "number", "number", "number", "number",
+  ]) as unknown as RawMatMul;
+  tf.unregisterKernel("BatchMatMul", "wasm");
+  tf.registerKernel({
+    kernelName: "BatchMatMul",
+    backendName: "wasm",
+    setupFunc: current.setupFunc,
+    disposeFunc: current.disposeFunc,
+    kernelFunc: fastBatchMatMul as unknown as tf.KernelFunc,
+  });
+}
