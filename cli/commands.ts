@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compile, sortDiagnostics, type Compilation } from "../compiler/compile.js";
 import { CODES } from "../compiler/codes.js";
+import { allowedCodes, applyAllow } from "../compiler/allow.js";
 import { explainBlock, languageReference } from "../compiler/schema/doc.js";
 import { TOP_LEVEL } from "../compiler/schema/blocks.js";
 import type { Diagnostic } from "../grammar/diagnostic.js";
@@ -89,7 +90,7 @@ export function lintCommand(paths: readonly string[], opts: LintOptions, io: Io)
     const c = compileFile(file);
     for (const [k, v] of sourcesOf(c)) sources.set(k, v);
     const own = c.diagnostics.filter((d) => !d.labels[0] || !d.labels[0].span.file.startsWith("std/") || d.severity === "error");
-    all.push(...own, ...planDiagnostics(c));
+    all.push(...applyAllow([...own, ...planDiagnostics(c)], allowedCodes(c.checked?.entry)));
   }
   const unique = dedupe(all);
   const text = render(unique, sources, opts.format, opts.color);
@@ -158,7 +159,7 @@ export interface PlanOptions {
 /** Compile a runnable recipe; print its diagnostics; return the compilation or null (exit 1) on errors. */
 function compileRecipe(path: string, color: boolean, io: Io): Compilation | null {
   const c = compileFile(path);
-  const diags = [...c.diagnostics, ...planDiagnostics(c)];
+  const diags = applyAllow([...c.diagnostics, ...planDiagnostics(c)], allowedCodes(c.checked?.entry));
   if (diags.length > 0) io.err(render(sortDiagnostics(diags), sourcesOf(c), "text", color));
   if (!c.graph) return null;
   if (!c.checked?.entry.some((b) => b.kind === "recipe")) {

@@ -51,6 +51,7 @@ export const CODES: Readonly<Record<string, CodeInfo>> = {
   T3018: { title: "list too short", explanation: "A list needs at least the stated number of items." },
   T3019: { title: "judge source", explanation: "A judge is either a local `model` run by tune or an OpenAI-compatible `endpoint`, not both and not neither." },
   T3020: { title: "judge endpoint model", explanation: "A judge with an `endpoint` must name the `api_model` sent with each request." },
+  T3021: { title: "unknown code in allow", explanation: "`recipe { allow = [\"T4010\"] }` lists warning codes the recipe accepts. Each entry must be a code from the catalogue (`tune explain --list`). Errors are never silenced: an allowed error code is still reported." },
   // ---- T4xxx cross-stage and graph
   T4001: { title: "batch arithmetic", explanation: "The global batch must equal micro_batch × gradient accumulation × devices × nodes with a whole accumulation count. tune derives accumulation; choose a micro-batch that divides the batch." },
   T4002: { title: "unknown LoRA target", explanation: "A LoRA target is not a Linear module of the model's architecture. Llama models have q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj and down_proj (or use all_linear)." },

@@ -112,9 +112,7 @@ describe("diagnostic catalogue", () => {
   });
 
   it("has a golden case for every code the compiler can emit", () => {
-    // T4010 (memory estimate) comes from compiler/plan/; it is pending until lint runs the plan's memory check.
-    const lintRunsPlan = readFileSync(join("cli", "plan.ts"), "utf8").includes("compiler/plan/");
-    const excluded = new Set([...NEVER_COVERED, ...(used.has("T4010") && lintRunsPlan ? [] : ["T4010"])]);
+    const excluded = NEVER_COVERED;
     const covered = codesInGoldens();
     const missing = Object.keys(CODES).filter((c) => !excluded.has(c) && !covered.has(c));
     expect(missing, "add a case under test/cases/<stage>/err/ for each").toEqual([]);

@@ -12,6 +12,7 @@ import { checkData, checkDataCycles, checkDataset } from "./data.js";
 import { checkEval } from "./evals.js";
 import { checkAdapter, checkExport, checkHardware, checkJudge, checkModel, checkStage, checkStageCycles, checkTemplate } from "./stages.js";
 import { ValueChecker } from "./values.js";
+import { checkAllow } from "../allow.js";
 
 export interface CheckedProgram {
   readonly program: Program;
@@ -64,6 +65,9 @@ function semanticRules(ctx: CheckContext, blocks: CheckedBlock[], isEntry: boole
   const stages: CheckedBlock[] = [];
   for (const b of blocks) {
     switch (b.kind) {
+      case "recipe":
+        checkAllow(ctx, b);
+        break;
       case "model":
         checkModel(ctx, b);
         break;

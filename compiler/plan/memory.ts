@@ -194,7 +194,7 @@ function shard(inp: MemoryInput, m: Shardable, notes: string[]): Shardable & { o
 }
 
 function strategyNote(s: Strategy): string {
-  if (s.kind === "single") return "single device: nothing is sharded";
+  if (s.kind === "single" || (s.kind === "ddp" && s.world === 1)) return "single device: nothing is sharded";
   if (s.kind === "ddp") return `DDP on ${s.world} device(s): weights, gradients and optimizer state replicated on each (gradient buckets ignored)`;
   const what = ["nothing", "optimizer state", "optimizer state and gradients", "optimizer state, gradients and weights"][Math.min(3, s.zero)];
   const name = s.kind === "fsdp" ? "FSDP (full shard, like ZeRO-3)" : `DeepSpeed ZeRO-${s.zero}`;
@@ -204,7 +204,7 @@ function strategyNote(s: Strategy): string {
 export function describeStrategy(s: Strategy): string {
   const n = `${s.world} device${s.world === 1 ? "" : "s"}`;
   const off = s.offload !== "none" && (s.kind === "deepspeed" || s.kind === "fsdp") ? `, ${s.offload} offload` : "";
-  if (s.kind === "single") return "single device";
+  if (s.kind === "single" || (s.kind === "ddp" && s.world === 1)) return "single device";
   if (s.kind === "ddp") return `DDP × ${n}`;
   if (s.kind === "fsdp") return `FSDP × ${n}${off}`;
   return `DeepSpeed ZeRO-${s.zero} × ${n}${off}`;

@@ -34,6 +34,10 @@ const recipe: BlockSpec = {
     description: { type: str, doc: "one-line description shown in plans and model cards" },
     seed: { ...seed("global seed; stages, data ops and evals derive theirs from it"), default: 42 },
     version: { type: str, doc: "recipe version, recorded in the lockfile" },
+    allow: {
+      type: list(str),
+      doc: 'warning codes this recipe accepts after review, e.g. ["T4010"]: lint, plan and run stop reporting them for this recipe (errors cannot be allowed)',
+    },
   },
 };
 
