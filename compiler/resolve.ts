@@ -31,8 +31,27 @@ export interface Module {
 export interface Program {
   readonly entry: string;
   readonly modules: ReadonlyMap<string, Module>;
-  /** Standard-library modules loaded for suggestions, whether or not imported. */
+  /** Standard-library module names, for suggestions. */
   readonly std: readonly string[];
+  /**
+   * Which std module defines `name` (for "add `import { x } from …`" help).
+   * Unimported std modules are parsed only when this is first asked, so a
+   * recipe without mistakes never pays for the whole standard library.
+   */
+  stdSymbol(name: string): { readonly module: string; readonly kind: string } | null;
+}
+
+/** Parsed modules by path and text: `tune lint dir/` parses each std module once per process. */
+const PARSE_CACHE = new Map<string, { text: string; parsed: ReturnType<typeof parseSource> }>();
+const PARSE_CACHE_LIMIT = 64;
+
+function parseCached(path: string, text: string): ReturnType<typeof parseSource> {
+  const hit = PARSE_CACHE.get(path);
+  if (hit && hit.text === text) return hit.parsed;
+  const parsed = parseSource(path, text);
+  if (PARSE_CACHE.size >= PARSE_CACHE_LIMIT) PARSE_CACHE.delete(PARSE_CACHE.keys().next().value!);
+  PARSE_CACHE.set(path, { text, parsed });
+  return parsed;
 }
 
 interface Loaded {
@@ -48,7 +67,7 @@ export function resolveProgram(entryPath: string, entryText: string, host: Compi
   const importTargets = new Map<Import, string | null>();
 
   const load = (path: string, text: string): Loaded => {
-    const parsed = parseSource(path, text);
+    const parsed = parseCached(path, text);
     diagnostics.push(...parsed.diagnostics);
     const mod: Loaded = { path, ast: parsed.value, text, symbols: collectSymbols(parsed.value, diagnostics) };
     loaded.set(path, mod);
@@ -85,20 +104,28 @@ export function resolveProgram(entryPath: string, entryText: string, host: Compi
   };
   visit(load(entryPath, entryText));
 
-  const std: string[] = [];
-  for (const name of host.stdModules()) {
-    std.push(name);
-    if (loaded.has(name)) continue;
-    const found = host.resolveImport(name, entryPath);
-    if (found.found) load(found.source.path, found.source.text);
-  }
+  const std = [...host.stdModules()];
+  let stdIndex: Map<string, { module: string; kind: string }> | null = null;
+  const stdSymbol = (name: string): { module: string; kind: string } | null => {
+    if (!stdIndex) {
+      stdIndex = new Map();
+      for (const modName of std) {
+        const found = loaded.has(modName) ? null : host.resolveImport(modName, entryPath);
+        const ast = loaded.get(modName)?.ast ?? (found?.found ? parseCached(found.source.path, found.source.text).value : null);
+        for (const block of ast?.blocks ?? []) {
+          if (block.name?.text && !stdIndex.has(block.name.text)) stdIndex.set(block.name.text, { module: modName, kind: block.type.text });
+        }
+      }
+    }
+    return stdIndex.get(name) ?? null;
+  };
 
   const modules = new Map<string, Module>();
   for (const mod of loaded.values()) {
     const scope = buildScope(mod, loaded, importTargets, diagnostics);
     modules.set(mod.path, { ...mod, scope });
   }
-  return { value: { entry: entryPath, modules, std }, diagnostics };
+  return { value: { entry: entryPath, modules, std, stdSymbol }, diagnostics };
 }
 
 function collectSymbols(ast: SourceFile, diagnostics: Diagnostic[]): Map<string, SymbolDef> {

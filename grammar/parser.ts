@@ -15,9 +15,17 @@ function sameLine(a: IToken, b: IToken): boolean {
   return a.endLine !== undefined && b.startLine !== undefined && a.endLine === b.startLine;
 }
 
+/** Validate the grammar under vitest or when TUNE_VALIDATE_GRAMMAR=1. */
+function validateGrammar(): boolean {
+  const env = typeof process === "undefined" ? {} : process.env;
+  return env["VITEST"] !== undefined || env["TUNE_VALIDATE_GRAMMAR"] === "1";
+}
+
 export class TuneParser extends CstParser {
   constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3 });
+    // Chevrotain's grammar validations (ambiguities, left recursion) run in the test
+    // suite, where any grammar change is exercised; the shipped CLI skips them to start faster.
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 3, skipValidations: !validateGrammar() });
     this.performSelfAnalysis();
   }
 

@@ -200,13 +200,8 @@ export class ValueChecker {
     const sameKind = candidates.filter((c) => kinds.includes(c.kind as SymbolKind)).map((c) => c.name);
     let help = didYouMean(name, sameKind.length > 0 ? sameKind : candidates.map((c) => c.name));
     if (mod) {
-      for (const stdName of this.program.std) {
-        const sym = this.program.modules.get(stdName)?.symbols.get(name);
-        if (sym) {
-          help = `\`${name}\` is a ${sym.kind} in ${stdName}; add \`import { ${name} } from "${stdName}"\``;
-          break;
-        }
-      }
+      const sym = this.program.stdSymbol(name);
+      if (sym) help = `\`${name}\` is a ${sym.kind} in ${sym.module}; add \`import { ${name} } from "${sym.module}"\``;
     }
     const kindText = kinds.length > 0 ? kinds.join(" or ") : "definition";
     this.diagnostics.push(diag("T2001", "error", `unknown ${kindText} \`${name}\`${where ? " " + where : ""}`, span, `no ${kindText} with this name`, { help }));
