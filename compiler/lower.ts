@@ -172,10 +172,26 @@ export class Lowering {
         for (const [k, v] of s.args) params[k] = valueJson(v);
         if (["sample", "shuffle", "split", "dedup"].includes(s.op) && params["seed"] === undefined) params["seed"] = this.seed;
         if (s.op === "dedup" && params["mode"] === undefined) params["mode"] = "exact";
-        cur = this.g.add(`${s.op}:${b.name}#${i + 1}`, s.op as OpName, params, { rows: cur }, b);
+        const inputs: Record<string, Edge> = { rows: cur };
+        if (s.op === "score") this.scoreJudge(s.args, params, inputs);
+        cur = this.g.add(`${s.op}:${b.name}#${i + 1}`, s.op as OpName, params, inputs, b);
       });
       return cur;
     });
+  }
+
+  /**
+   * `score(judge = j, prompt = p)`: the judge's settings and the prompt's text go
+   * into the node (and so its hash): changing either re-scores. A local judge
+   * model becomes an input edge.
+   */
+  private scoreJudge(args: ReadonlyMap<string, Value>, params: Record<string, Json>, inputs: Record<string, Edge>): void {
+    const judge = this.ctx.target(args.get("judge"));
+    const prompt = this.ctx.target(args.get("prompt"));
+    const judgeModel = judge ? this.ctx.target(attr(judge, "model")) : null;
+    if (judgeModel) inputs["judge_model"] = this.modelOrStage(judgeModel);
+    if (judge) params["judge"] = { name: judge.name, ...blockParams(judge, ["model"]), model: judgeModel?.name ?? null };
+    if (prompt) params["prompt"] = { name: prompt.name, ...blockParams(prompt) };
   }
 
   private dataInput(b: CheckedBlock): Edge {
