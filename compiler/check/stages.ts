@@ -7,7 +7,7 @@ import type { Span } from "../../grammar/ast.js";
 import { didYouMean } from "../suggest.js";
 import type { CheckedBlock } from "./blocks.js";
 import { attr, boolAttr, label, numAttr, spanOf, strAttr, type CheckContext } from "./context.js";
-import { fieldsOf, type FieldInfo } from "./data.js";
+import { fieldsOf, mixSources, type FieldInfo } from "./data.js";
 
 export const LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 /** Real Llama modules that tune does not put adapters on. */
@@ -291,7 +291,26 @@ export function checkStageCycles(ctx: CheckContext, stages: CheckedBlock[]): voi
       const t = ctx.target(attr(s, key));
       if (t?.kind === "stage") visit(t, [...path, s]);
     }
+    // A stage's data may be scored by a judge whose model is a stage: that stage must come first too.
+    for (const judged of judgeStagesOf(ctx, ctx.target(attr(s, "data")), new Set())) visit(judged, [...path, s]);
     state.set(s, "done");
   };
   for (const s of stages) visit(s, []);
+}
+
+/** Stages used as judge models by `score` steps of a pipeline or of the pipelines it reads. */
+function judgeStagesOf(ctx: CheckContext, data: CheckedBlock | null | undefined, seen: Set<CheckedBlock>): CheckedBlock[] {
+  if (!data || data.kind !== "data" || seen.has(data)) return [];
+  seen.add(data);
+  const out: CheckedBlock[] = [];
+  for (const step of data.steps) {
+    if (step.op !== "score") continue;
+    const judge = ctx.target(step.args.get("judge"));
+    const model = judge ? ctx.target(attr(judge, "model")) : null;
+    if (model?.kind === "stage") out.push(model);
+  }
+  out.push(...judgeStagesOf(ctx, ctx.target(attr(data, "from")), seen));
+  const mix = data.blocks.find((x) => x.kind === "mix");
+  if (mix) for (const src of mixSources(ctx, mix)) out.push(...judgeStagesOf(ctx, src.block, seen));
+  return out;
 }
