@@ -1,12 +1,14 @@
 // The file-system host the CLI hands to the pure compiler: relative imports are
 // read from disk, `std/…` from the package's stdlib/ folder, and registry
-// packages (`@scope/name@range`) are reported as not installed until the
-// registry feature provides them.
+// packages (`@scope/name@range`) from the package store through tune.lock
+// (cli/registry/resolver.ts; `tune install` fills the store, compiling never
+// touches the network).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CompileHost, ImportLookup } from "../compiler/host.js";
 import { joinRelative } from "../compiler/host.js";
+import { registryResolver, type ResolverOptions } from "./registry/resolver.js";
 
 /** The package root, whether running from sources (cli/) or the build (dist/cli/). */
 export function packageRoot(): string {
@@ -33,21 +35,18 @@ export function stdText(name: string): string | undefined {
   return text;
 }
 
-export function fsHost(): CompileHost {
+export function fsHost(registry: ResolverOptions = {}): CompileHost {
+  const packages = registryResolver(registry);
   return {
     resolveImport(spec, fromPath): ImportLookup {
+      // Registry specs, and every import made from inside an installed package, resolve in the package store.
+      const fromRegistry = packages.resolve(spec, fromPath);
+      if (fromRegistry) return fromRegistry;
       if (spec.startsWith("std/")) {
         const text = stdText(spec);
         return text === undefined
           ? { found: false, reason: `no standard-library module \`${spec}\``, hint: `available: ${STD_MODULES.join(", ")}` }
           : { found: true, source: { path: spec, text } };
-      }
-      if (spec.startsWith("@") || /^[a-z0-9][\w.-]*@/.test(spec)) {
-        return {
-          found: false,
-          reason: `registry package \`${spec}\` is not installed`,
-          hint: "registry imports resolve through `tune install` (not available in this version); copy the recipe file locally and import it by relative path",
-        };
       }
       if (!spec.startsWith("./") && !spec.startsWith("../")) {
         return { found: false, reason: `cannot import \`${spec}\``, hint: 'imports are "std/…", relative paths starting with ./ or ../, or "@scope/package@range"' };
