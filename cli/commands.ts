@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compile, sortDiagnostics, type Compilation } from "../compiler/compile.js";
-import { CODES } from "../compiler/codes.js";
+import { ALL_CODES as CODES } from "./catalogue.js";
 import { allowedCodes, applyAllow } from "../compiler/allow.js";
 import { explainBlock, languageReference } from "../compiler/schema/doc.js";
 import { TOP_LEVEL } from "../compiler/schema/blocks.js";
@@ -157,7 +157,7 @@ export interface PlanOptions {
 }
 
 /** Compile a runnable recipe; print its diagnostics; return the compilation or null (exit 1) on errors. */
-function compileRecipe(path: string, color: boolean, io: Io): Compilation | null {
+export function compileRecipe(path: string, color: boolean, io: Io): Compilation | null {
   const c = compileFile(path);
   const diags = applyAllow([...c.diagnostics, ...planDiagnostics(c)], allowedCodes(c.checked?.entry));
   if (diags.length > 0) io.err(render(sortDiagnostics(diags), sourcesOf(c), "text", color));
@@ -173,18 +173,6 @@ export function planCommand(path: string, opts: PlanOptions, io: Io): number {
   if (!c || !c.graph) return 1;
   io.out(planText(c.graph, opts.format, opts.color).text);
   return 0;
-}
-
-export function runCommand(path: string, opts: { dryRun: boolean; color: boolean }, io: Io): number {
-  const c = compileRecipe(path, opts.color, io);
-  if (!c || !c.graph) return 1;
-  io.out(planText(c.graph, "text", opts.color).text);
-  if (opts.dryRun) {
-    io.out("dry run: compiled and planned; nothing was executed\n");
-    return 0;
-  }
-  io.err("error: this version of tune compiles and plans recipes but has no executor yet; use --dry-run\n");
-  return 2;
 }
 
 export function explainCommand(code: string, io: Io): number {

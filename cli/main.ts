@@ -2,6 +2,12 @@
 // Exit codes: 0 clean, 1 findings (lint/fmt --check) or compile errors, 2 usage or I/O error.
 import { Command, CommanderError, Option } from "commander";
 import { RENDER_FORMATS } from "./render/index.js";
+import { runRecipeCommand } from "./run.js";
+import { registerRegistryCommands } from "./registry/commands.js";
+import { registerStoreCommands } from "./store-commands.js";
+import { registerTorchCommands } from "./torch-commands.js";
+import { prepareDataForExport } from "./prepare.js";
+import { registerModelCommands } from "./model-commands.js";
 import {
   explainCommand,
   fmtCommand,
@@ -10,7 +16,6 @@ import {
   planCommand,
   processIo,
   referenceCommand,
-  runCommand,
   UsageError,
   VERSION,
 } from "./commands.js";
@@ -58,8 +63,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("compile, plan and execute a recipe")
     .argument("<recipe>", "recipe file")
     .option("--dry-run", "compile and print the plan; execute nothing")
+    .option("--smoke", "run the whole graph with the tiny model standing in, data subsampled, steps capped")
+    .addOption(new Option("--device <device>", "tensor backend").choices(["auto", "wasm", "cpu", "tensorflow", "gpu"]).default("auto"))
+    .option("--runs-dir <dir>", "where run directories go", "runs")
     .option("--no-color", "plain output")
-    .action((recipe: string, opts) => setExit(runCommand(recipe, { dryRun: !!opts.dryRun, color: useColor(opts) }, processIo)));
+    .action(async (recipe: string, opts) =>
+      setExit(await runRecipeCommand(recipe, { dryRun: !!opts.dryRun, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, color: useColor(opts) }, processIo)),
+    );
 
   program
     .command("explain")
@@ -72,6 +82,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
       else if (opts.list || !code) setExit(listCodes(processIo));
       else setExit(explainCommand(code, processIo));
     });
+  registerModelCommands(program, setExit);
+  registerRegistryCommands(program, setExit);
+  registerStoreCommands(program, setExit);
+  registerTorchCommands(program, { prepareData: prepareDataForExport, setExit, tuneVersion: VERSION });
   return program;
 }
 

@@ -7,12 +7,18 @@ import { build } from "esbuild";
 
 await build({
   entryPoints: ["cli/main.ts"],
-  outfile: "dist/tune.mjs",
+  // Code splitting keeps `tune run`'s runtime (and tfjs, loaded by it) in chunks that
+  // only load when a command imports them; lint/fmt/plan never pay for them.
+  entryNames: "tune",
+  outdir: "dist/bundle",
+  outExtension: { ".js": ".mjs" },
+  splitting: true,
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["@tensorflow/*", "@huggingface/*", "hyparquet", "hyparquet-compressors", "csv-parse"],
+  // pacote and friends read files relative to __dirname (CommonJS) and must stay in node_modules.
+  external: ["@tensorflow/*", "@huggingface/*", "hyparquet", "hyparquet-compressors", "csv-parse", "pacote", "libnpmpublish", "npm-registry-fetch", "tar"],
   // CommonJS dependencies (commander, handlebars) call require() for node builtins.
   banner: { js: 'import { createRequire as __tuneCreateRequire } from "node:module"; const require = __tuneCreateRequire(import.meta.url);' },
   sourcemap: "linked",

@@ -1,0 +1,61 @@
+// `tune run <recipe>`: compile, print the plan, then execute in process
+// (runtime/exec). The runtime is imported lazily so lint/fmt/plan never load
+// TensorFlow.js.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { planText } from "./plan.js";
+import { compileRecipe, type Io } from "./commands.js";
+import { packageRoot } from "./host.js";
+
+export interface RunCliOptions {
+  dryRun: boolean;
+  smoke: boolean;
+  color: boolean;
+  device: string;
+  runsDir: string;
+}
+
+const DEVICES = ["auto", "wasm", "cpu", "tensorflow", "gpu"] as const;
+
+export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io): Promise<number> {
+  const c = compileRecipe(path, opts.color, io);
+  if (!c || !c.graph) return 1;
+  if (c.diagnostics.some((d) => d.severity === "error")) return 1;
+  io.out(planText(c.graph, "text", opts.color).text);
+  if (opts.dryRun) {
+    io.out("dry run: compiled and planned; nothing was executed\n");
+    return 0;
+  }
+  const device = DEVICES.find((d) => d === opts.device);
+  if (!device) {
+    io.err(`error: unknown device \`${opts.device}\`; choose one of ${DEVICES.join(", ")}\n`);
+    return 2;
+  }
+  const { initBackend } = await import("../runtime/backend/index.js");
+  const { runGraph } = await import("../runtime/exec/run.js");
+  const backend = await initBackend(device);
+  io.out(`\nexecuting in process on ${JSON.stringify(backend)}${opts.smoke ? " (smoke: tiny stand-in model, subsampled data, capped steps)" : ""}\n`);
+  // First Ctrl-C: finish the current step, save a checkpoint, stop (exit 130). Second: exit at once.
+  let stop = false;
+  const onSignal = (): void => {
+    if (stop) process.exit(130);
+    stop = true;
+    io.err("\ninterrupt: finishing the current step and saving; press Ctrl-C again to abort\n");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const summary = await runGraph({
+    graph: c.graph,
+    recipePath: resolve(path),
+    recipeText: readFileSync(path, "utf8"),
+    packageRoot: packageRoot(),
+    runsDir: opts.runsDir,
+    smoke: opts.smoke,
+    out: { isTTY: !!process.stdout.isTTY, write: (t) => io.out(t) },
+    hooks: { stopRequested: () => stop },
+  });
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  if (stop) return 130;
+  return summary.ok ? 0 : 1;
+}

@@ -1,0 +1,149 @@
+// train (sft / full / pretrain): builds the stage's trainable copy of its
+// starting model, runs HF-Trainer-equivalent updates (runtime/train), shows a
+// progress bar with loss, lr and tokens/s, logs metrics with HF's names,
+// evaluates the validation split, writes the final checkpoint in HF Trainer's
+// layout and a loss-curve SVG into the run directory.
+import { join } from "node:path";
+import type { GraphNode } from "../../../compiler/graph.js";
+import { writeRunFile as writeFileAtomic } from "../files.js";
+import { writePeftAdapter } from "../../io/peft.js";
+import { SftTrainer, evalLoss, fullParams, loraParams } from "../../train/step.js";
+import { totalSteps, warmupSteps, type ScheduleKind } from "../../train/schedule.js";
+import { epochWindows, evalBatches } from "../batches.js";
+import { buildTrainable, type AdapterParams } from "../policy.js";
+import { lossCurveSvg } from "../svg.js";
+import { trainDpo } from "./train-dpo.js";
+import { ExecError, type ExecEnv, type ModelValue, type OpHandler, type TokensValue, type Value } from "../types.js";
+
+const SCHEDULES: Record<string, ScheduleKind> = { linear: "linear", cosine: "cosine", constant: "constant", constant_with_warmup: "constant_with_warmup" };
+
+function modelIn(node: GraphNode, v: Value | undefined, port: string): ModelValue {
+  if (!v || v.kind !== "model") throw new Error(`internal: ${node.id} expected a model on ${port}`);
+  return v;
+}
+
+function tokensIn(node: GraphNode, v: Value | undefined, port: string): TokensValue {
+  if (!v || v.kind !== "tokens") throw new Error(`internal: ${node.id} expected tokens on ${port}`);
+  return v;
+}
+
+/** Warmup as HF takes it: a ratio of the total steps (`3%`) or a number of steps (`100 steps`). */
+export function warmupOf(p: unknown, total: number): number {
+  if (typeof p === "number") return p >= 1 ? Math.round(p) : warmupSteps(total, 0, p);
+  if (p && typeof p === "object" && "value" in p) {
+    const q = p as { value: number; unit: string | null };
+    return q.unit === "%" ? warmupSteps(total, 0, q.value / 100) : Math.round(q.value);
+  }
+  return 0;
+}
+
+export interface TrainPlan {
+  epochs: number;
+  microBatch: number;
+  gradAccum: number;
+  total: number;
+  warmup: number;
+  capped: boolean;
+}
+
+export function planTraining(node: GraphNode, examples: number, env: ExecEnv): TrainPlan {
+  const p = node.params;
+  const microBatch = Number(p["micro_batch"] ?? 1);
+  const gradAccum = Math.max(1, Number(p["grad_accum"] ?? 1) * Number(p["world_size"] ?? 1));
+  const epochs = Number(p["epochs"] ?? 1);
+  const full = totalSteps({ epochs, batchesPerEpoch: Math.ceil(examples / microBatch), gradAccum, rounding: "ceil" });
+  const total = env.smoke ? Math.min(full, env.smoke.steps) : full;
+  return { epochs, microBatch, gradAccum, total, warmup: warmupOf(p["warmup"], total), capped: total < full };
+}
+
+export const trainSft: OpHandler = async (node, inputs, env) => {
+  const p = node.params;
+  if (p["method"] === "dpo") return trainDpo(node, inputs, env);
+  const start = modelIn(node, inputs["policy"], "policy");
+  const data = tokensIn(node, inputs["tokens"], "tokens");
+  const validation = inputs["validation"] ? tokensIn(node, inputs["validation"], "validation") : null;
+  const schedule = SCHEDULES[String(p["schedule"] ?? "linear")];
+  if (!schedule) throw new ExecError("T7106", `${node.id}: schedule \`${String(p["schedule"])}\` is not available in process`, `in-process schedules: ${Object.keys(SCHEDULES).join(", ")}`);
+  if (data.examples.length === 0) throw new ExecError("T7107", `${node.id}: no training examples`, "the data pipeline kept no rows; check filters and splits");
+  const seed = Number(p["seed"] ?? env.seed);
+  const adapter = (p["adapter"] ?? null) as AdapterParams | null;
+  const plan = planTraining(node, data.examples.length, env);
+  if (plan.capped) env.substitute(node.id, `${plan.total} optimizer steps instead of the recipe's full run`);
+
+  const built = buildTrainable(start, adapter, seed);
+  if (built.quantizedBytes !== null) env.log(`${node.id}: base weights in 4-bit ${adapter!.quant_type}${adapter!.double_quant ? " + double quant" : ""}: ${(built.quantizedBytes / 2 ** 20).toFixed(2)} MiB`);
+  const params = built.adapter ? loraParams(built.adapter) : fullParams(built.model);
+  const trainableCount = params.reduce((n, q) => n + q.variable.size, 0);
+  env.log(`${node.id}: ${built.adapter ? `${adapter!.method} r=${adapter!.r}` : "full fine-tune"}, ${trainableCount} trainable parameters, ${plan.total} steps (micro_batch ${plan.microBatch} × accumulation ${plan.gradAccum}, warmup ${plan.warmup})`);
+  const betas = (p["betas"] as number[] | undefined) ?? [0.9, 0.999];
+  const trainer = new SftTrainer(built.model, params, {
+    lr: Number(p["lr"]),
+    schedule,
+    warmupSteps: plan.warmup,
+    totalSteps: plan.total,
+    weightDecay: Number(p["weight_decay"] ?? 0),
+    maxGradNorm: Number(p["max_grad_norm"] ?? 1),
+    adam: { beta1: betas[0], beta2: betas[1], eps: Number(p["eps"] ?? 1e-8) },
+    seed,
+  });
+  const padId = start.config.padTokenId ?? start.tokenizer.eosId ?? 0;
+  const bar = env.progress(`train ${String(p["stage"])}`, plan.total, "steps");
+  const curve: [number, number][] = [];
+  const t0 = performance.now();
+  let tokensSeen = 0;
+  let step = 0;
+  for (let epoch = 0; step < plan.total && !env.stopRequested(); epoch++) {
+    const windows = epochWindows(data.examples, plan.microBatch, plan.gradAccum, padId, seed, epoch);
+    const perEpoch = windows.length;
+    for (const w of windows) {
+      if (step >= plan.total || env.stopRequested()) break;
+      const log = trainer.step(w);
+      step = log.step;
+      tokensSeen += log.tokens;
+      const tps = tokensSeen / ((performance.now() - t0) / 1000);
+      curve.push([step, log.loss]);
+      env.metric({ node: node.id, stage: p["stage"], step, epoch: step / perEpoch, loss: log.loss, learning_rate: log.lr, grad_norm: log.gradNorm, tokens_per_second: tps });
+      bar.tick(1, { loss: log.loss, lr: log.lr, "tok/s": Math.round(tps) });
+      if (!Number.isFinite(log.loss)) throw new ExecError("T7108", `${node.id}: loss became ${log.loss} at step ${step}`, "lower `lr`, or check the data for empty completions");
+    }
+  }
+  let evalLossValue: number | null = null;
+  if (validation && validation.examples.length > 0) {
+    const r = evalLoss(built.model, evalBatches(validation.examples, plan.microBatch, padId));
+    evalLossValue = r.loss;
+    env.metric({ node: node.id, stage: p["stage"], step, eval_loss: r.loss });
+  }
+  const last = curve.length > 0 ? curve[curve.length - 1]![1] : Number.NaN;
+  bar.done(`loss ${curve[0]?.[1].toFixed(4)} → ${last.toFixed(4)}${evalLossValue !== null ? `, eval_loss ${evalLossValue.toFixed(4)}` : ""}`);
+
+  const stage = String(p["stage"]);
+  const result: ModelValue = {
+    kind: "model",
+    name: stage,
+    config: start.config,
+    model: built.model,
+    tokenizer: start.tokenizer,
+    baseDir: start.baseDir,
+    adapter: built.adapter,
+    adapterParams: adapter as unknown as Record<string, unknown> | null,
+    standsInFor: start.standsInFor,
+  };
+  await writeCheckpoint(env, node, result, step, curve, evalLossValue);
+  const series = [{ label: "training loss", color: "#1f77b4", points: curve }];
+  if (evalLossValue !== null) series.push({ label: "validation loss", color: "#d62728", points: [[step, evalLossValue]] });
+  await writeFileAtomic(join(env.runDir, "plots", `${stage}-loss.svg`), lossCurveSvg(`${stage}: loss per optimizer step`, series));
+  return { model: result };
+};
+
+/** `checkpoints/<stage>/checkpoint-<step>/`: the adapter (PEFT layout) and trainer_state.json as HF Trainer writes them. */
+async function writeCheckpoint(env: ExecEnv, node: GraphNode, m: ModelValue, step: number, curve: [number, number][], evalLossValue: number | null): Promise<void> {
+  const dir = join(env.runDir, "checkpoints", m.name, `checkpoint-${step}`);
+  if (m.adapter) await writePeftAdapter(dir, m.adapter.toPeftAdapter(m.standsInFor ?? m.baseDir));
+  const state = {
+    global_step: step,
+    max_steps: step,
+    log_history: [...curve.map(([s, loss]) => ({ step: s, loss })), ...(evalLossValue !== null ? [{ step, eval_loss: evalLossValue }] : [])],
+    tune: { node: node.id, hash: node.hash },
+  };
+  await writeFileAtomic(join(dir, "trainer_state.json"), JSON.stringify(state, null, 2) + "\n");
+}

@@ -1,0 +1,82 @@
+// The data half of a recipe, for the PyTorch executor: runs loading,
+// filtering, scoring, dedup, mixing and splitting in process, renders every
+// training example with the stage's template, and writes JSONL the exported
+// programs read — `{"prompt", "completion"}` for SFT, `{"prompt", "chosen",
+// "rejected"}` for preference stages. Tokenization happens on the GPU side
+// with the model's own tokenizer; the prompt/completion boundary is ours.
+import { join } from "node:path";
+import type { Graph, GraphNode } from "../../compiler/graph.js";
+import { compileTemplate, renderRow } from "../data/template.js";
+import { renderPair } from "../pref/data.js";
+import { writeRunFile } from "./files.js";
+import { DATA_OPS, rowsOf } from "./ops/data.js";
+import { scoreOp } from "./ops/judge.js";
+import { templateOf } from "./ops/tokenize.js";
+import { executeGraph, type NodeOutcome } from "./scheduler.js";
+import type { ExecEnv, OpHandler } from "./types.js";
+
+export interface PreparedData {
+  /** train node id → rendered JSONL files. */
+  data: Map<string, { train: string; validation?: string }>;
+  outcomes: NodeOutcome[];
+}
+
+const fileName = (id: string) => id.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".jsonl";
+
+function renderHandler(outDir: string): OpHandler {
+  return async (node, inputs, env) => {
+    const rows = rowsOf(inputs["rows"], node);
+    const t = templateOf(node);
+    const ct = compileTemplate({ ...t, completion: node.params["method"] === "dpo" ? t.completion || "{{response}}" : t.completion });
+    const lines = rows.map((row) => {
+      if (node.params["method"] === "dpo") {
+        const pair = renderPair(ct, row, t.system ? { system: t.system } : {});
+        return JSON.stringify({ prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, row: row.origin.row });
+      }
+      const r = renderRow(ct, row, t.system ? { system: t.system } : {});
+      return JSON.stringify({ prompt: r.prompt, completion: r.completion, append_eos: r.appendEos, row: row.origin.row });
+    });
+    const file = join(outDir, fileName(node.id));
+    await writeRunFile(file, lines.join("\n") + (lines.length ? "\n" : ""));
+    env.log(`${node.id}: ${lines.length} rendered examples → ${file}`);
+    return { tokens: { kind: "result", data: { file }, files: [file] } };
+  };
+}
+
+/** Only the nodes the data half needs: everything upstream of the tokenize nodes, minus model loading. */
+function dataSubgraph(graph: Graph): Graph {
+  const keep = new Set<string>();
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const visit = (n: GraphNode): void => {
+    if (keep.has(n.id) || n.op === "load_model") return;
+    keep.add(n.id);
+    for (const e of Object.values(n.inputs)) {
+      const up = byId.get(e.node);
+      if (up) visit(up);
+    }
+  };
+  for (const n of graph.nodes) if (n.op === "tokenize") visit(n);
+  return { ...graph, nodes: graph.nodes.filter((n) => keep.has(n.id)) };
+}
+
+export async function prepareRenderedData(graph: Graph, outDir: string, env: ExecEnv): Promise<PreparedData> {
+  const sub = dataSubgraph(graph);
+  // Tokenize nodes read a tokenizer from load_model; rendering does not need one.
+  const nodes = sub.nodes.map((n) => (n.op === "tokenize" ? { ...n, inputs: { rows: n.inputs["rows"]! } } : n));
+  const handlers: Record<string, OpHandler> = { ...DATA_OPS, score: scoreOp, tokenize: renderHandler(outDir) };
+  const result = await executeGraph({ ...sub, nodes }, handlers, env);
+  const files = new Map<string, string>();
+  for (const [id, v] of result.values) {
+    const f = v["tokens"];
+    if (f?.kind === "result") files.set(id, String(f.data["file"]));
+  }
+  const data = new Map<string, { train: string; validation?: string }>();
+  for (const n of graph.nodes) {
+    if (n.op !== "train") continue;
+    const train = files.get(n.inputs["tokens"]?.node ?? "");
+    if (!train) continue;
+    const validation = files.get(n.inputs["validation"]?.node ?? "");
+    data.set(n.id, validation ? { train, validation } : { train });
+  }
+  return { data, outcomes: result.outcomes };
+}
