@@ -66,9 +66,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--smoke", "run the whole graph with the tiny model standing in, data subsampled, steps capped")
     .addOption(new Option("--device <device>", "tensor backend").choices(["auto", "wasm", "cpu", "tensorflow", "gpu"]).default("auto"))
     .option("--runs-dir <dir>", "where run directories go", "runs")
+    .option("--no-cache", "recompute every node; neither read nor write $TUNE_CACHE")
     .option("--no-color", "plain output")
     .action(async (recipe: string, opts) =>
-      setExit(await runRecipeCommand(recipe, { dryRun: !!opts.dryRun, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, color: useColor(opts) }, processIo)),
+      setExit(await runRecipeCommand(recipe, { dryRun: !!opts.dryRun, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, cache: opts.cache !== false, color: useColor(opts) }, processIo)),
     );
 
   program

@@ -13,6 +13,7 @@ export interface RunCliOptions {
   color: boolean;
   device: string;
   runsDir: string;
+  cache: boolean;
 }
 
 const DEVICES = ["auto", "wasm", "cpu", "tensorflow", "gpu"] as const;
@@ -51,6 +52,8 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
     packageRoot: packageRoot(),
     runsDir: opts.runsDir,
     smoke: opts.smoke,
+    cache: opts.cache,
+    backend: { backend: backend.backend, device: backend.device },
     out: { isTTY: !!process.stdout.isTTY, write: (t) => io.out(t) },
     hooks: { stopRequested: () => stop },
   });

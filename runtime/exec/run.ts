@@ -1,10 +1,8 @@
 // `tune run`: executes a compiled recipe in process. Creates the run
 // directory, wires the op handlers, runs the graph, and prints what ran,
 // what was cached, what was substituted (--smoke) and what could not run.
-import { appendFileSync, mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Graph } from "../../compiler/graph.js";
-import { writeRunFile as writeFileAtomic } from "./files.js";
 import { createProgress, formatDuration, type ProgressSink } from "./progress.js";
 import { executeGraph, type NodeOutcome, type ScheduleHooks } from "./scheduler.js";
 import { DATA_OPS } from "./ops/data.js";
@@ -17,7 +15,14 @@ import { reportOp } from "./ops/report.js";
 import { generateOp, responseLengthOp } from "./ops/generate.js";
 import { judgeOp, scoreOp, winRateOp } from "./ops/judge.js";
 import { loadTinyModel } from "./ops/model.js";
+import { createNodeCache } from "./cache.js";
+import { IdentityMemo, nodeIdentities } from "./cache-identity.js";
+import { buildLock, createRun, type Identity } from "../store/index.js";
+import type { JsonValue } from "../store/fsx.js";
 import type { ExecEnv, ExecTokenizer, ModelValue, OpHandler, SmokeLimits, Substitution, Value } from "./types.js";
+
+/** Recorded in env.json and tune.lock. */
+export const TUNE_VERSION = "0.1.0";
 
 export const SMOKE_LIMITS: SmokeLimits = { rows: 200, steps: 12, evalDocs: 20, cutoff: 256, maxNewTokens: 32 };
 
@@ -32,8 +37,12 @@ export interface RunOptions {
   /** Extra or replacement op handlers (preference training, judges, …). */
   handlers?: Record<string, OpHandler>;
   hooks?: ScheduleHooks;
-  /** Fixed run directory (tests); default runs/<recipe>-<UTC>-<hash8>. */
+  /** Reuse and store node outputs in $TUNE_CACHE (tune run: on unless --no-cache). */
+  cache?: boolean;
+  /** A fixed run directory (tests) instead of runs/<recipe>-<UTC>-<hash8>. */
   runDir?: string;
+  /** Backend and device that actually ran, for env.json. */
+  backend?: Record<string, JsonValue>;
   now?: () => Date;
 }
 
@@ -68,28 +77,37 @@ export function runDirName(graph: Graph, now: Date): string {
 }
 
 export async function runGraph(o: RunOptions): Promise<RunSummary> {
-  const runDir = o.runDir ?? join(o.runsDir, runDirName(o.graph, (o.now ?? (() => new Date()))()));
-  mkdirSync(runDir, { recursive: true });
-  await writeFileAtomic(join(runDir, basename(o.recipePath)), o.recipeText);
-  await writeFileAtomic(join(runDir, "graph.json"), JSON.stringify(o.graph, null, 2) + "\n");
+  // The run directory (runtime/store): a lock against a second process, status.json per node,
+  // env.json, run.log, metrics.jsonl, tune.lock and summary.json, all written atomically.
+  const run = createRun({
+    runsDir: o.runDir ? dirname(o.runDir) : o.runsDir,
+    id: o.runDir ? basename(o.runDir) : undefined,
+    recipeName: o.graph.recipe,
+    recipePath: o.recipePath,
+    recipeText: o.recipeText,
+    graph: o.graph,
+    tuneVersion: TUNE_VERSION,
+    now: o.now?.(),
+    warn: (w) => o.out.write(`warning: ${typeof w === "string" ? w : JSON.stringify(w)}\n`),
+  });
+  const runDir = run.path();
+  run.setEnv({ smoke: o.smoke, seed: o.graph.seed, ...(o.backend ?? {}) });
   const substitutions: Substitution[] = [];
-  const logFile = join(runDir, "run.log");
-  const metricsFile = join(runDir, "metrics.jsonl");
   let tokenizer: ExecTokenizer | null = null;
   let standIn: Promise<ModelValue> | null = null;
   const env: ExecEnv = {
     graph: o.graph,
-    recipeDir: join(o.recipePath, ".."),
+    recipeDir: dirname(o.recipePath),
     packageRoot: o.packageRoot,
     runDir,
     smoke: o.smoke ? SMOKE_LIMITS : null,
     seed: o.graph.seed,
     log(line) {
-      appendFileSync(logFile, line + "\n");
+      run.log(line);
       o.out.write(line + "\n");
     },
     metric(record) {
-      appendFileSync(metricsFile, JSON.stringify({ time: new Date().toISOString(), ...record }) + "\n");
+      run.metric({ time: new Date().toISOString(), ...(JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>) });
     },
     progress: (label, total, unit) => createProgress(o.out, label, total, unit),
     substitute(node, what) {
@@ -111,11 +129,16 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
   const t0 = Date.now();
   const result = await executeGraph(o.graph, handlers, env, {
     ...o.hooks,
+    cache: o.hooks?.cache ?? (o.cache ? createNodeCache({ smoke: env.smoke, env }) : undefined),
     onStart: (node, i, n) => {
+      run.nodeStarted(node.id);
       o.out.write(`[${i + 1}/${n}] ${node.id}\n`);
       o.hooks?.onStart?.(node, i, n);
     },
     onEnd: (outcome) => {
+      if (outcome.state === "done") run.nodeDone(outcome.id);
+      else if (outcome.state === "cached") run.nodeCached(outcome.id);
+      else if (outcome.state === "failed") run.nodeFailed(outcome.id, `${outcome.code ? `[${outcome.code}] ` : ""}${outcome.reason ?? ""}`);
       if (outcome.state === "failed") env.log(`error${outcome.code ? `[${outcome.code}]` : ""}: ${outcome.id}: ${outcome.reason}${outcome.hint ? `\n  = help: ${outcome.hint}` : ""}`);
       if (outcome.state === "not_executed") env.log(`not executed: ${outcome.id}: ${outcome.reason}${outcome.hint ? `\n  = help: ${outcome.hint}` : ""}`);
       o.hooks?.onEnd?.(outcome);
@@ -124,19 +147,36 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
   const failed = result.outcomes.filter((x) => x.state === "failed");
   const skipped = result.outcomes.filter((x) => x.state === "not_executed");
   const blocked = result.outcomes.filter((x) => x.state === "blocked");
+  const status = result.stopped ? "interrupted" : failed.length > 0 ? "failed" : "completed";
   const summary = {
     recipe: o.graph.recipe,
     smoke: o.smoke,
-    status: result.stopped ? "interrupted" : failed.length > 0 ? "failed" : "completed",
+    status,
     duration_ms: Date.now() - t0,
     nodes: result.outcomes,
     substitutions,
   };
-  await writeFileAtomic(join(runDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  run.writeSummary(JSON.parse(JSON.stringify(summary)) as Record<string, JsonValue>);
+  run.writeTuneLock(await lockFor(o, env));
+  run.finish(status, failed[0] ? `${failed[0].id}: ${failed[0].reason ?? ""}` : null);
   o.out.write(`\n${summary.status} in ${formatDuration(summary.duration_ms)}: ${result.outcomes.filter((x) => x.state === "done").length} nodes ran, ${result.outcomes.filter((x) => x.state === "cached").length} cached, ${skipped.length} not executed, ${blocked.length} blocked, ${failed.length} failed\n`);
   if (skipped.length > 0) o.out.write(`not executed: ${skipped.map((x) => x.id).join(", ")}\n`);
   if (blocked.length > 0) o.out.write(`blocked (an input did not run): ${blocked.map((x) => x.id).join(", ")}\n`);
   if (substitutions.length > 0) o.out.write(`smoke substitutions: ${substitutions.length} (listed in run.log and summary.json)\n`);
   o.out.write(`run directory: ${runDir}\n`);
   return { runDir, outcomes: result.outcomes, substitutions, values: result.values, ok: failed.length === 0 && !result.stopped, stopped: result.stopped };
+}
+
+/** tune.lock: every node's hash and the identities (file sha256, hub commit) of what it read. */
+async function lockFor(o: RunOptions, env: ExecEnv) {
+  const memo = new IdentityMemo();
+  const identities: Record<string, Record<string, Identity>> = {};
+  for (const node of o.graph.nodes) {
+    try {
+      identities[node.id] = await nodeIdentities(node, { recipeDir: env.recipeDir, packageRoot: env.packageRoot, smoke: env.smoke }, memo);
+    } catch {
+      identities[node.id] = {};
+    }
+  }
+  return buildLock({ recipeName: o.graph.recipe, recipeText: o.recipeText, tuneVersion: TUNE_VERSION, graph: o.graph, identities });
 }

@@ -42,6 +42,8 @@ export interface CreateRunOptions {
   readonly recipeText: string;
   readonly graph: Graph;
   readonly tuneVersion: string;
+  /** A fixed run id (folder name) instead of `<recipe>-<UTC>-<hash8>` (tests); `-2`… is added if taken. */
+  readonly id?: string;
   readonly warn?: WarningSink;
   /** For tests: the creation time. */
   readonly now?: Date;
@@ -198,7 +200,7 @@ export function createRun(opts: CreateRunOptions): RunDir {
   const now = opts.now ?? new Date();
   const gh = graphHash(opts.graph);
   mkdirSync(runsDir, { recursive: true });
-  const baseId = `${safeName(opts.recipeName)}-${utcStamp(now)}-${gh.slice(0, 8)}`;
+  const baseId = opts.id ?? `${safeName(opts.recipeName)}-${utcStamp(now)}-${gh.slice(0, 8)}`;
   const tmp = join(runsDir, `.creating-${baseId}-${randomBytes(4).toString("hex")}`);
   mkdirSync(tmp);
   try {

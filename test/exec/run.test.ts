@@ -129,6 +129,18 @@ describe("tune run (in process)", () => {
     expect(readFileSync(join(summary.runDir, "plots", "sft-loss.svg"), "utf8")).toContain("<svg");
     const report = readFileSync(join(summary.runDir, "report.md"), "utf8");
     expect(report).toMatch(/\| arc_easy \(acc\) \| [0-9.]+ ± [0-9.]+ \(n=4\) \| [0-9.]+ ± [0-9.]+ \(n=4\) \|/);
-    expect(readFileSync(join(summary.runDir, "e2e.tune"), "utf8")).toBe(RECIPE);
+    expect(readFileSync(join(summary.runDir, "recipe.tune"), "utf8")).toBe(RECIPE);
+  });
+
+  it("leaves a completed, unlocked run with its environment and lockfile", () => {
+    const status = JSON.parse(readFileSync(join(summary.runDir, "status.json"), "utf8")) as { state?: string; status?: string; nodes: Record<string, { state?: string; status?: string }> };
+    expect(JSON.stringify(status)).toContain("completed");
+    expect(existsSync(join(summary.runDir, "run.lock"))).toBe(false);
+    const env = JSON.parse(readFileSync(join(summary.runDir, "env.json"), "utf8")) as Record<string, unknown>;
+    expect(env["seed"]).toBe(7);
+    const lock = JSON.parse(readFileSync(join(summary.runDir, "tune.lock"), "utf8")) as { nodes: Record<string, { hash: string; identities: Record<string, { sha256?: string }> }> };
+    expect(Object.keys(lock.nodes)).toHaveLength(summary.outcomes.length);
+    const data = lock.nodes["load_data:rows"]!;
+    expect(Object.values(data.identities).some((i) => typeof i.sha256 === "string" && i.sha256.length === 64)).toBe(true);
   });
 });

@@ -18,7 +18,7 @@ import { parseSource } from "../../grammar/parse.js";
 import { PASSWORD, startRegistry, USER, type TestRegistry } from "./verdaccio.js";
 
 const SCOPE = "@tune-examples";
-const DRY_RUN = { dryRun: true, smoke: false, color: false, device: "auto", runsDir: "runs" };
+const DRY_RUN = { dryRun: true, smoke: false, color: false, device: "auto", runsDir: "runs", cache: false };
 let reg: TestRegistry;
 let token: string;
 let tmp: string;
