@@ -33,9 +33,8 @@ function checkTaskStep(ctx: CheckContext, s: CheckedStep): void {
   const shots = s.args.get("shots");
   const available = task.kind === "task" ? numAttr(task, "fewshot_examples") : undefined;
   if (shots?.k === "number" && available !== undefined && shots.value > available) {
-    ctx.report("T4009", "error", `${shots.value} shots requested but \`${task.name}\` has only ${available} examples to draw them from`, shots.span, "too many shots", {
-      help: `use at most ${available} shots`,
-    });
+    const message = available === 0 ? `\`${task.name}\` takes no few-shot examples, but ${shots.value} were requested` : `${shots.value} shots requested but \`${task.name}\` has only ${available} examples to draw them from`;
+    ctx.report("T4009", "error", message, shots.span, "too many shots", { help: available === 0 ? "use `shots = 0`" : `use at most ${available} shots` });
   }
   const output = task.kind === "task" ? attr(task, "output") : undefined;
   if (shots?.k === "number" && output?.k === "enum" && output.value === "loglikelihood" && shots.value > 0) {

@@ -5,6 +5,7 @@
 // sampler draws, see data/eval/make_subsets.py). Sampling happens over the full size, so the draws match the
 // harness; asking for a row that is not shipped is an error that says so, never a silent substitute.
 
+import { DataUnavailableError } from "./errors.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Doc } from "./types.js";
@@ -47,7 +48,7 @@ export class DocSplit {
   get(i: number): Doc {
     const doc = this.byIndex.get(i);
     if (!doc) {
-      throw new Error(
+      throw new DataUnavailableError(
         `${this.where}: split "${this.name}" row ${i} of ${this.size} is not shipped locally ` +
           `(${this.layout}, ${this.shipped} rows); use the full data set for this shot count or limit`,
       );

@@ -13,7 +13,8 @@ import { resolveTask, type TaskRegistry } from "./registry.js";
 import type { Doc, GenerationKwargs, MetricSpec, OutputType, TaskConfig } from "./types.js";
 
 /** The task cannot run here: no local data, or no eval docs shipped for it. */
-export class DataUnavailableError extends Error {}
+export { DataUnavailableError } from "./errors.js";
+import { DataUnavailableError } from "./errors.js";
 
 export interface LoadedTask {
   name: string;

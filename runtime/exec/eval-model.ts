@@ -21,6 +21,8 @@ export class InProcessEvalModel implements EvalModel {
   constructor(
     private readonly m: ModelValue,
     template: EvalTemplate | null,
+    /** Smoke runs cap generation length (tasks such as IFEval ask for 1,280 new tokens). */
+    private readonly maxNewTokensCap: number | null = null,
   ) {
     this.id = m.name;
     if (template) {
@@ -66,9 +68,10 @@ export class InProcessEvalModel implements EvalModel {
     const eos = this.m.tokenizer.eosId;
     return reqs.map((r) => {
       // Left-truncate the context so context + new tokens fit the window (harness: max_length − max_gen_toks).
-      const ids = this.contextIds(r.context).slice(-Math.max(1, this.maxLength - r.maxNewTokens));
+      const maxNew = this.maxNewTokensCap === null ? r.maxNewTokens : Math.min(r.maxNewTokens, this.maxNewTokensCap);
+      const ids = this.contextIds(r.context).slice(-Math.max(1, this.maxLength - maxNew));
       const out = generate(this.m.model, ids, {
-        maxNewTokens: r.maxNewTokens,
+        maxNewTokens: maxNew,
         stopStrings: r.until,
         decode: (ids) => this.m.tokenizer.decode(ids),
         eosTokenIds: eos === null ? undefined : [eos, ...this.m.config.eosTokenIds],

@@ -21,7 +21,7 @@ export const evalTaskOp: OpHandler = async (node, inputs, env) => {
     limit = Math.min(declared ?? Infinity, Math.max(2, Math.ceil(env.smoke.evalDocs / leaves)));
     if (limit !== declared) env.substitute(node.id, `${limit} documents per task${leaves > 1 ? ` (× ${leaves} member tasks)` : ""}`);
   }
-  const model = new InProcessEvalModel(m, template);
+  const model = new InProcessEvalModel(m, template, env.smoke ? env.smoke.maxNewTokens : null);
   const bar = env.progress(`eval ${task}@${m.name}`, 1, "tasks");
   let run: EvalRun;
   try {

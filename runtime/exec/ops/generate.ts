@@ -19,8 +19,13 @@ interface TemplateParam {
 /** The prompt text for a row: the template's prompt part, or the instruction (+ input) as plain text. */
 function promptText(row: Row, template: TemplateParam | null): string {
   if (template) {
+    // The eval set's instruction fills the template's user slot whatever the training data called it
+    // (`instruction` for Alpaca-style templates, `prompt` for preference templates).
+    const v = row.values;
+    const instruction = v["instruction"] ?? v["prompt"] ?? "";
+    const values = { ...v, instruction, prompt: v["prompt"] ?? instruction, input: v["input"] ?? "" };
     const ct = compileTemplate({ name: template.name, kind: "fields", prompt: template.prompt, completion: "", appendEos: false });
-    return renderRow(ct, row).prompt;
+    return renderRow(ct, { values, origin: row.origin }).prompt;
   }
   const v = row.values;
   const instruction = String(v["instruction"] ?? v["prompt"] ?? "");

@@ -11,7 +11,7 @@ import type { DpoLossKind } from "../../pref/loss.js";
 import type { PrefScheduleKind } from "../../pref/warmup-decay.js";
 import { epochOrder } from "../batches.js";
 import { buildTrainable, type AdapterParams } from "../policy.js";
-import { planTraining } from "./train.js";
+import { optimizerOptions, planTraining } from "./train.js";
 import { bosFor } from "./tokenize.js";
 import { ExecError, type ExecEnv, type ModelValue, type OpHandler, type TokensValue } from "../types.js";
 
@@ -58,19 +58,12 @@ export const trainDpo: OpHandler = async (node, inputs, env) => {
   if (plan.capped) env.substitute(node.id, `${plan.total} optimizer steps instead of the recipe's full run`);
   const built = buildTrainable(start, adapter, seed);
   const setup = setupRound(round, { model: built.model, adapter: built.adapter }, { first: referenceSpec(node, inputs, adapter), seed });
-  const betas = (p["betas"] as number[] | undefined) ?? [0.9, 0.999];
   const trainer = new DpoTrainer(built.model, setup.params, setup.reference, {
     loss: String(p["loss"] ?? "sigmoid") as DpoLossKind,
     beta: Number(p["beta"] ?? 0.1),
     labelSmoothing: Number(p["label_smoothing"] ?? 0),
-    lr: Number(p["lr"]),
     schedule: String(p["schedule"] ?? "linear") as PrefScheduleKind,
-    warmupSteps: plan.warmup,
-    totalSteps: plan.total,
-    weightDecay: Number(p["weight_decay"] ?? 0),
-    maxGradNorm: Number(p["max_grad_norm"] ?? 1),
-    adam: { beta1: betas[0], beta2: betas[1], eps: Number(p["eps"] ?? 1e-8) },
-    seed,
+    ...optimizerOptions(node, plan, seed),
   });
   const padId = start.config.padTokenId ?? start.tokenizer.eosId ?? 0;
   env.log(`${node.id}: ${String(p["loss"])} (beta ${String(p["beta"])}), round ${round}, ${plan.total} steps, reference: ${referenceSpec(node, inputs, adapter).kind}${p["loss"] === "sampo" ? `, SamPO seed ${seed}` : ""}`);

@@ -46,6 +46,21 @@ export interface TrainPlan {
   capped: boolean;
 }
 
+/** The optimizer and schedule settings both trainers take, from a train node's params. */
+export function optimizerOptions(node: GraphNode, plan: TrainPlan, seed: number) {
+  const p = node.params;
+  const betas = (p["betas"] as number[] | undefined) ?? [0.9, 0.999];
+  return {
+    lr: Number(p["lr"]),
+    warmupSteps: plan.warmup,
+    totalSteps: plan.total,
+    weightDecay: Number(p["weight_decay"] ?? 0),
+    maxGradNorm: Number(p["max_grad_norm"] ?? 1),
+    adam: { beta1: betas[0]!, beta2: betas[1]!, eps: Number(p["eps"] ?? 1e-8) },
+    seed,
+  };
+}
+
 export function planTraining(node: GraphNode, examples: number, env: ExecEnv): TrainPlan {
   const p = node.params;
   const microBatch = Number(p["micro_batch"] ?? 1);
@@ -75,17 +90,7 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   const params = built.adapter ? loraParams(built.adapter) : fullParams(built.model);
   const trainableCount = params.reduce((n, q) => n + q.variable.size, 0);
   env.log(`${node.id}: ${built.adapter ? `${adapter!.method} r=${adapter!.r}` : "full fine-tune"}, ${trainableCount} trainable parameters, ${plan.total} steps (micro_batch ${plan.microBatch} × accumulation ${plan.gradAccum}, warmup ${plan.warmup})`);
-  const betas = (p["betas"] as number[] | undefined) ?? [0.9, 0.999];
-  const trainer = new SftTrainer(built.model, params, {
-    lr: Number(p["lr"]),
-    schedule,
-    warmupSteps: plan.warmup,
-    totalSteps: plan.total,
-    weightDecay: Number(p["weight_decay"] ?? 0),
-    maxGradNorm: Number(p["max_grad_norm"] ?? 1),
-    adam: { beta1: betas[0], beta2: betas[1], eps: Number(p["eps"] ?? 1e-8) },
-    seed,
-  });
+  const trainer = new SftTrainer(built.model, params, { ...optimizerOptions(node, plan, seed), schedule });
   const padId = start.config.padTokenId ?? start.tokenizer.eosId ?? 0;
   const bar = env.progress(`train ${String(p["stage"])}`, plan.total, "steps");
   const curve: [number, number][] = [];
