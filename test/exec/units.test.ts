@@ -2,7 +2,7 @@
 // the scheduler's handling of nodes that cannot run (blocked downstream).
 import { describe, expect, it } from "vitest";
 import { compilePredicate } from "../../runtime/exec/expr.js";
-import { epochOrder, epochWindows, padBatch } from "../../runtime/exec/batches.js";
+import { epochOrder, epochWindows, packExamples, padBatch } from "../../runtime/exec/batches.js";
 import { createProgress, formatDuration } from "../../runtime/exec/progress.js";
 import { executeGraph } from "../../runtime/exec/scheduler.js";
 import { NotExecutable, type ExecEnv, type OpHandler } from "../../runtime/exec/types.js";
@@ -106,5 +106,38 @@ describe("scheduler", () => {
     const r = await executeGraph(graph([node("a", "bad"), node("b", "ok")]), handlers, env);
     expect(r.outcomes[0]).toMatchObject({ state: "failed", code: "T5501", reason: "bad row 7", hint: "fix the file" });
     expect(r.outcomes[1]!.state).toBe("done");
+  });
+});
+
+describe("packing", () => {
+  const ex = (n: number, start: number) => ({ inputIds: Array.from({ length: n }, (_, i) => start + i), labels: Array.from({ length: n }, (_, i) => (i === 0 ? -100 : start + i)) });
+  it("packs best-fit decreasing, never splits an example, masks each example's first label", () => {
+    const rows = packExamples([ex(5, 10), ex(3, 20), ex(2, 30), ex(4, 40)], 8);
+    expect(rows.map((r) => r.inputIds)).toEqual([
+      [10, 11, 12, 13, 14, 20, 21, 22],
+      [40, 41, 42, 43, 30, 31],
+    ]);
+    expect(rows[0]!.labels).toEqual([-100, 11, 12, 13, 14, -100, 21, 22]);
+    expect(rows[0]!.segments).toEqual([0, 0, 0, 0, 0, 1, 1, 1]);
+  });
+  it("gives the same loss packed as unpacked on the tiny model (attention stays inside each example)", async () => {
+    const { loadModelDir } = await import("../../runtime/checkpoint/index.js");
+    const { causalLmLossSum } = await import("../../runtime/train/loss.js");
+    const { initBackend } = await import("../../runtime/backend/index.js");
+    await initBackend("wasm");
+    const { model } = await loadModelDir("models/tiny-llama", { tokenizer: false });
+    const examples = [ex(7, 100), ex(4, 300), ex(5, 500)];
+    const sum = (b: ReturnType<typeof padBatch>) => {
+      const r = causalLmLossSum(model, b);
+      const v = r.sum.dataSync()[0]!;
+      r.sum.dispose();
+      return { v, n: r.count };
+    };
+    const separate = examples.map((e) => sum(padBatch([e], 0)));
+    const packed = packExamples(examples, 16);
+    expect(packed).toHaveLength(1);
+    const together = sum(padBatch(packed, 0));
+    expect(together.n).toBe(separate.reduce((a, s) => a + s.n, 0));
+    expect(together.v).toBeCloseTo(separate.reduce((a, s) => a + s.v, 0), 3);
   });
 });

@@ -9,7 +9,8 @@ import { writeRunFile as writeFileAtomic } from "../files.js";
 import { writePeftAdapter } from "../../io/peft.js";
 import { SftTrainer, evalLoss, fullParams, loraParams } from "../../train/step.js";
 import { totalSteps, warmupSteps, type ScheduleKind } from "../../train/schedule.js";
-import { epochWindows, evalBatches } from "../batches.js";
+import { epochWindows, evalBatches, packExamples, type TrainRow } from "../batches.js";
+import { cutoffOf } from "./tokenize.js";
 import { buildTrainable, type AdapterParams } from "../policy.js";
 import { lossCurveSvg } from "../svg.js";
 import { trainDpo } from "./train-dpo.js";
@@ -82,7 +83,10 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   if (data.examples.length === 0) throw new ExecError("T7107", `${node.id}: no training examples`, "the data pipeline kept no rows; check filters and splits");
   const seed = Number(p["seed"] ?? env.seed);
   const adapter = (p["adapter"] ?? null) as AdapterParams | null;
-  const plan = planTraining(node, data.examples.length, env);
+  // packing = true: whole examples packed best-fit-decreasing into rows of `cutoff` tokens.
+  const rows: TrainRow[] = p["packing"] === true ? packExamples(data.examples, cutoffOf(node, env)) : [...data.examples];
+  if (p["packing"] === true) env.log(`${node.id}: packed ${data.examples.length} examples into ${rows.length} rows of ≤ ${cutoffOf(node, env)} tokens`);
+  const plan = planTraining(node, rows.length, env);
   if (plan.capped) env.substitute(node.id, `${plan.total} optimizer steps instead of the recipe's full run`);
 
   const built = buildTrainable(start, adapter, seed);
@@ -98,7 +102,7 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   let tokensSeen = 0;
   let step = 0;
   for (let epoch = 0; step < plan.total && !env.stopRequested(); epoch++) {
-    const windows = epochWindows(data.examples, plan.microBatch, plan.gradAccum, padId, seed, epoch);
+    const windows = epochWindows(rows, plan.microBatch, plan.gradAccum, padId, seed, epoch);
     const perEpoch = windows.length;
     for (const w of windows) {
       if (step >= plan.total || env.stopRequested()) break;
