@@ -141,3 +141,21 @@ describe("packing", () => {
     expect(together.v).toBeCloseTo(separate.reduce((a, s) => a + s.v, 0), 3);
   });
 });
+
+describe("report", () => {
+  it("tabulates per model, says when a judge could score nothing, and lists what did not run", async () => {
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { reportOp } = await import("../../runtime/exec/ops/report.js");
+    const runDir = mkdtempSync(join(tmpdir(), "tune-report-"));
+    const env = { graph: { recipe: "r" }, runDir, smoke: null, log: () => {} } as unknown as ExecEnv;
+    const res = (node: string, model: string, value: number | null, extra: Record<string, unknown> = {}) => ({ kind: "result" as const, data: { node, task: "win rate vs output", model, metric: "win rate", value, stderr: null, n: 20, ...extra }, files: [] });
+    const node = { id: "report:r", inputs: { r0: { node: "w@base", port: "result" }, r1: { node: "w@sft", port: "result" }, r2: { node: "eval_task:piqa@sft", port: "result" } } } as unknown as GraphNode;
+    await reportOp(node, { r0: res("w@base", "base", null, { unparseable: 20 }), r1: res("w@sft", "sft", 0.55) }, env);
+    const md = readFileSync(join(runDir, "report.md"), "utf8");
+    expect(md).toContain("| Task | base | sft |");
+    expect(md).toContain("| win rate vs output (win rate) | n/a: 20 unparseable judge replies (n=20) | 0.5500 (n=20) |");
+    expect(md).toContain("Not run (see run.log for why): eval_task:piqa@sft.");
+  });
+});

@@ -108,7 +108,7 @@ export const winRateOp: OpHandler = async (node, inputs, env) => {
     const { writeRunFile } = await import("../files.js");
     await writeRunFile(file, JSON.stringify(r, null, 2) + "\n");
     env.metric({ node: node.id, model: node.params["model"], win_rate: r.winRate, stderr: r.stderr });
-    return { result: { kind: "result", data: { node: node.id, task: `win rate vs ${String(node.params["baseline_field"] ?? "output")}`, model: String(node.params["model"]), metric: "win rate", value: r.winRate, stderr: r.stderr, n: rows.length }, files: [file] } };
+    return { result: { kind: "result", data: { node: node.id, task: `win rate vs ${String(node.params["baseline_field"] ?? "output")}`, model: String(node.params["model"]), metric: "win rate", value: r.winRate, stderr: r.stderr, n: rows.length, unparseable: r.unparseable }, files: [file] } };
   } catch (e) {
     rethrow(e);
   }

@@ -5,7 +5,9 @@ import { writeRunFile as writeFileAtomic } from "../files.js";
 import type { OpHandler, ResultValue } from "../types.js";
 
 interface Cell {
-  value: number;
+  /** null: nothing could be scored (e.g. every judge reply unparseable); `note` says why. */
+  value: number | null;
+  note?: string;
   stderr: number | null;
   n: number;
 }
@@ -30,13 +32,16 @@ export const reportOp: OpHandler = async (node, inputs, env) => {
     } else if (typeof flat.value === "number") {
       // Judged evals and response lengths report one number (with a stderr when it has one).
       cell = { value: flat.value, stderr: typeof flat.stderr === "number" ? flat.stderr : null, n: Number(flat.n ?? 0) };
+    } else if ("value" in flat) {
+      const unparseable = (r.data as { unparseable?: unknown }).unparseable;
+      cell = { value: null, stderr: null, n: Number(flat.n ?? 0), note: typeof unparseable === "number" ? `${unparseable} unparseable judge replies` : "no score" };
     }
     if (!cell) continue;
     const key = `${d.task} (${metric})`;
     if (!rows.has(key)) rows.set(key, new Map());
     rows.get(key)!.set(d.model, cell);
   }
-  const fmt = (c: Cell | undefined) => (c ? `${c.value.toFixed(4)}${c.stderr !== null && Number.isFinite(c.stderr) ? ` ± ${c.stderr.toFixed(4)}` : ""} (n=${c.n})` : "—");
+  const fmt = (c: Cell | undefined) => (c && c.value === null ? `n/a: ${c.note} (n=${c.n})` : c ? `${c.value!.toFixed(4)}${c.stderr !== null && Number.isFinite(c.stderr) ? ` ± ${c.stderr.toFixed(4)}` : ""} (n=${c.n})` : "—");
   const lines = [`# ${env.graph.recipe}: evaluation`, "", `| Task | ${models.join(" | ")} |`, `|---|${models.map(() => "---:").join("|")}|`];
   for (const [key, cells] of rows) lines.push(`| ${key} | ${models.map((m) => fmt(cells.get(m))).join(" | ")} |`);
   const ran = new Set(results.map((r) => String((r.data as { node?: string }).node ?? "")));
