@@ -73,6 +73,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     );
 
   program
+    .command("eval")
+    .description("run only a recipe's evaluation (stages it needs come from the cache when unchanged)")
+    .argument("<recipe>", "recipe file")
+    .option("--smoke", "the tiny model stands in, tasks subsampled (as tune run --smoke)")
+    .addOption(new Option("--device <device>", "tensor backend").choices(["auto", "wasm", "cpu", "tensorflow", "gpu"]).default("auto"))
+    .option("--runs-dir <dir>", "where run directories go", "runs")
+    .option("--no-cache", "recompute every node; neither read nor write $TUNE_CACHE")
+    .option("--no-color", "plain output")
+    .action(async (recipe: string, opts) =>
+      setExit(await runRecipeCommand(recipe, { dryRun: false, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, cache: opts.cache !== false, color: useColor(opts), evalOnly: true }, processIo)),
+    );
+
+  program
     .command("explain")
     .description("explain a diagnostic code (T3013) or a block kind (stage); --list lists the codes")
     .argument("[code]", "diagnostic code or block kind")

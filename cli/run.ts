@@ -14,6 +14,8 @@ export interface RunCliOptions {
   device: string;
   runsDir: string;
   cache: boolean;
+  /** `tune eval`: only the evaluation and what it needs (trained stages come from the cache when unchanged). */
+  evalOnly?: boolean;
 }
 
 const DEVICES = ["auto", "wasm", "cpu", "tensorflow", "gpu"] as const;
@@ -34,6 +36,12 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
   }
   const { initBackend } = await import("../runtime/backend/index.js");
   const { runGraph } = await import("../runtime/exec/run.js");
+  const { evalSubgraph } = await import("../runtime/exec/subgraph.js");
+  const graph = opts.evalOnly ? evalSubgraph(c.graph) : c.graph;
+  if (opts.evalOnly && graph.nodes.length === 0) {
+    io.err(`error: ${path} has no eval block; nothing to evaluate\n`);
+    return 1;
+  }
   const backend = await initBackend(device);
   io.out(`\nexecuting in process on ${JSON.stringify(backend)}${opts.smoke ? " (smoke: tiny stand-in model, subsampled data, capped steps)" : ""}\n`);
   // First Ctrl-C: finish the current step, save a checkpoint, stop (exit 130). Second: exit at once.
@@ -46,7 +54,7 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const summary = await runGraph({
-    graph: c.graph,
+    graph,
     recipePath: resolve(path),
     recipeText: readFileSync(path, "utf8"),
     packageRoot: packageRoot(),

@@ -159,3 +159,20 @@ describe("report", () => {
     expect(md).toContain("Not run (see run.log for why): eval_task:piqa@sft.");
   });
 });
+
+describe("tune eval's subgraph", () => {
+  it("keeps the evaluation and everything it needs, without exports", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { compile } = await import("../../compiler/compile.js");
+    const { fsHost } = await import("../../cli/host.js");
+    const { evalSubgraph } = await import("../../runtime/exec/subgraph.js");
+    const c = compile("recipes/quickstart.tune", readFileSync("recipes/quickstart.tune", "utf8"), fsHost());
+    const sub = evalSubgraph(c.graph!);
+    const ids = sub.nodes.map((n) => n.id);
+    expect(ids).toContain("train:sft");
+    expect(ids).toContain("eval_task:arc_easy@tiny");
+    expect(ids).toContain("report:quickstart");
+    expect(ids.some((id) => id.startsWith("export:"))).toBe(false);
+    expect(sub.nodes.length).toBe(c.graph!.nodes.length - 1);
+  });
+});
