@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { RENDER_FORMATS } from "./render/index.js";
 import { runRecipeCommand } from "./run.js";
+import { dataCommand } from "./data.js";
 import { registerRegistryCommands } from "./registry/commands.js";
 import { registerStoreCommands } from "./store-commands.js";
 import { registerTorchCommands } from "./torch-commands.js";
@@ -84,6 +85,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (recipe: string, opts) =>
       setExit(await runRecipeCommand(recipe, { dryRun: false, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, cache: opts.cache !== false, color: useColor(opts), evalOnly: true }, processIo)),
     );
+
+  program
+    .command("data")
+    .description("show what each stage will be trained on: counts, and the first rows as masked prompt + trained completion")
+    .argument("<recipe>", "recipe file")
+    .option("--stage <name>", "only this stage")
+    .option("--rows <n>", "examples to show per stage", "3")
+    .option("--smoke", "read the smoke files and the tiny model's tokenizer (as tune run --smoke)")
+    .action(async (recipe: string, opts) => setExit(await dataCommand(recipe, { stage: opts.stage ?? null, rows: Math.max(0, Number(opts.rows) || 0), smoke: !!opts.smoke }, processIo)));
 
   program
     .command("explain")
