@@ -93,6 +93,7 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
   const runDir = run.path();
   run.setEnv({ smoke: o.smoke, seed: o.graph.seed, ...(o.backend ?? {}) });
   const substitutions: Substitution[] = [];
+  const headline: Record<string, number> = {};
   let tokenizer: ExecTokenizer | null = null;
   let standIn: Promise<ModelValue> | null = null;
   const env: ExecEnv = {
@@ -107,6 +108,7 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
       o.out.write(line + "\n");
     },
     metric(record) {
+      noteHeadline(headline, record);
       run.metric({ time: new Date().toISOString(), ...(JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>) });
     },
     progress: (label, total, unit) => createProgress(o.out, label, total, unit),
@@ -149,6 +151,7 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
   const blocked = result.outcomes.filter((x) => x.state === "blocked");
   const status = result.stopped ? "interrupted" : failed.length > 0 ? "failed" : "completed";
   const summary = {
+    metrics: headline,
     recipe: o.graph.recipe,
     smoke: o.smoke,
     status,
@@ -179,4 +182,13 @@ async function lockFor(o: RunOptions, env: ExecEnv) {
     }
   }
   return buildLock({ recipeName: o.graph.recipe, recipeText: o.recipeText, tuneVersion: TUNE_VERSION, graph: o.graph, identities });
+}
+
+/** The numbers `tune runs` shows: each stage's last training loss and eval loss, each eval's headline value. */
+function noteHeadline(headline: Record<string, number>, r: Record<string, unknown>): void {
+  const num = (k: string) => (typeof r[k] === "number" && Number.isFinite(r[k]) ? (r[k] as number) : null);
+  const stage = typeof r["stage"] === "string" ? r["stage"] : null;
+  if (stage && num("loss") !== null) headline[`${stage}.loss`] = num("loss")!;
+  if (stage && num("eval_loss") !== null) headline[`${stage}.eval_loss`] = num("eval_loss")!;
+  if (typeof r["task"] === "string" && typeof r["model"] === "string" && num("value") !== null) headline[`${r["task"]}@${r["model"]}`] = num("value")!;
 }
