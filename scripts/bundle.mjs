@@ -3,7 +3,11 @@
 // every `tune` start; one bundled file starts in a fraction of that (see
 // BENCHMARKS.md). tfjs and the tokenizer stay external: they load native/wasm
 // files relative to their own packages, and only `tune run` needs them.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Chunk names are content hashes: clear the old ones so dist/ does not grow with every build.
+rmSync("dist/bundle", { recursive: true, force: true });
 
 await build({
   entryPoints: ["cli/main.ts"],
