@@ -16,7 +16,9 @@ import { renderDiagnostics, type RenderFormat, type SourceText } from "./render/
 import { lineDiff } from "./diff.js";
 import { planText, type PlanFormat } from "./plan.js";
 
-export const VERSION = "0.1.0";
+import { TUNE_VERSION as VERSION } from "../compiler/version.js";
+
+export { VERSION };
 
 export interface Io {
   out(text: string): void;

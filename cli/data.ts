@@ -12,27 +12,10 @@ export async function dataCommand(path: string, opts: { stage: string | null; ro
   if (!c?.graph || c.diagnostics.some((d) => d.severity === "error")) return 1;
   const { initBackend } = await import("../runtime/backend/index.js");
   const { inspectData } = await import("../runtime/exec/inspect.js");
-  const { createProgress } = await import("../runtime/exec/progress.js");
-  const { loadTinyModel } = await import("../runtime/exec/ops/model.js");
-  const { SMOKE_LIMITS } = await import("../runtime/exec/run.js");
+  const { scratchEnv } = await import("../runtime/exec/scratch-env.js");
   await initBackend("auto");
   const runDir = mkdtempSync(join(tmpdir(), "tune-data-"));
-  const log = (line: string): void => io.err(line + "\n");
-  const env = {
-    graph: c.graph,
-    recipeDir: resolve(path, ".."),
-    packageRoot: packageRoot(),
-    runDir,
-    smoke: opts.smoke ? SMOKE_LIMITS : null,
-    seed: c.graph.seed,
-    log,
-    metric: () => {},
-    progress: (label: string, total: number, unit: string) => createProgress({ isTTY: false, write: (t) => io.err(t) }, label, total, unit),
-    substitute: (node: string, what: string) => log(`smoke: ${node}: ${what}`),
-    defaultTokenizer: () => null,
-    standIn: () => loadTinyModel(env),
-    stopRequested: () => false,
-  };
+  const env = scratchEnv({ graph: c.graph, recipePath: resolve(path), packageRoot: packageRoot(), runDir, smoke: opts.smoke, sink: { isTTY: false, write: (t) => io.err(t) } });
   const r = await inspectData(c.graph, env, opts);
   const bad = r.outcomes.filter((o) => o.state !== "done" && o.state !== "cached");
   for (const o of bad) io.err(`${o.state}: ${o.id}: ${o.reason ?? ""}${o.hint ? `\n  = help: ${o.hint}` : ""}\n`);

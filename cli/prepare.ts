@@ -12,24 +12,10 @@ export async function prepareDataForExport(recipePath: string): Promise<{ graph:
   const c = compileRecipe(recipePath, false, processIo);
   if (!c?.graph || c.diagnostics.some((d) => d.severity === "error")) throw new UsageError(`${recipePath} does not compile; run \`tune lint ${recipePath}\``);
   const { prepareRenderedData } = await import("../runtime/exec/prepare.js");
-  const { createProgress } = await import("../runtime/exec/progress.js");
+  const { scratchEnv } = await import("../runtime/exec/scratch-env.js");
   const out = mkdtempSync(join(tmpdir(), "tune-export-data-"));
   const sink = { isTTY: !!process.stderr.isTTY, write: (t: string) => void process.stderr.write(t) };
-  const prepared = await prepareRenderedData(c.graph, out, {
-    graph: c.graph,
-    recipeDir: resolve(recipePath, ".."),
-    packageRoot: packageRoot(),
-    runDir: out,
-    smoke: null,
-    seed: c.graph.seed,
-    log: (line) => void process.stderr.write(line + "\n"),
-    metric: () => {},
-    progress: (label, total, unit) => createProgress(sink, label, total, unit),
-    substitute: () => {},
-    defaultTokenizer: () => null,
-    standIn: () => Promise.reject(new Error("no stand-in model when exporting")),
-    stopRequested: () => false,
-  });
+  const prepared = await prepareRenderedData(c.graph, out, scratchEnv({ graph: c.graph, recipePath: resolve(recipePath), packageRoot: packageRoot(), runDir: out, smoke: false, sink }));
   const failed = prepared.outcomes.filter((o) => o.state !== "done" && o.state !== "cached");
   for (const f of failed) process.stderr.write(`data node ${f.id} ${f.state}: ${f.reason ?? ""}${f.hint ? `\n  = help: ${f.hint}` : ""}\n`);
   if (prepared.data.size === 0 && failed.length > 0) throw new UsageError("the recipe's data could not be prepared (see above)");

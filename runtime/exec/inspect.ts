@@ -3,7 +3,8 @@
 // tokenizer), then for every tokenize node prints the counts and the first
 // rows as the model sees them: the masked prompt part and the trained
 // completion part, with token counts and truncation.
-import type { Graph, GraphNode } from "../../compiler/graph.js";
+import type { Graph } from "../../compiler/graph.js";
+import { upstreamClosure } from "./subgraph.js";
 import { executeGraph, type NodeOutcome } from "./scheduler.js";
 import { DATA_OPS } from "./ops/data.js";
 import { loadModelOp } from "./ops/model.js";
@@ -14,18 +15,6 @@ import type { ExecEnv, ModelValue, OpHandler, TokensValue } from "./types.js";
 export interface InspectResult {
   text: string;
   outcomes: NodeOutcome[];
-}
-
-function upstreamOfTokenize(graph: Graph, stage: string | null): Graph {
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const keep = new Set<string>();
-  const visit = (n: GraphNode): void => {
-    if (keep.has(n.id)) return;
-    keep.add(n.id);
-    for (const e of Object.values(n.inputs)) visit(byId.get(e.node)!);
-  };
-  for (const n of graph.nodes) if (n.op === "tokenize" && (!stage || n.id === `tokenize:${stage}` || n.id.startsWith(`tokenize:${stage}/`))) visit(n);
-  return { ...graph, nodes: graph.nodes.filter((n) => keep.has(n.id)) };
 }
 
 const clip = (s: string, n = 600): string => (s.length > n ? s.slice(0, n) + `… (${s.length - n} more characters)` : s);
@@ -55,7 +44,8 @@ function describe(id: string, t: TokensValue, m: ModelValue, rows: number): stri
 }
 
 export async function inspectData(graph: Graph, env: ExecEnv, opts: { stage: string | null; rows: number }): Promise<InspectResult> {
-  const sub = upstreamOfTokenize(graph, opts.stage);
+  const stage = opts.stage;
+  const sub = upstreamClosure(graph, (n) => n.op === "tokenize" && (!stage || n.id === `tokenize:${stage}` || n.id.startsWith(`tokenize:${stage}/`)));
   const handlers: Record<string, OpHandler> = { ...DATA_OPS, load_model: loadModelOp, score: scoreOp, tokenize: tokenizeOp };
   const result = await executeGraph(sub, handlers, env);
   const parts: string[] = [];

@@ -5,7 +5,8 @@
 // "rejected"}` for preference stages. Tokenization happens on the GPU side
 // with the model's own tokenizer; the prompt/completion boundary is ours.
 import { join } from "node:path";
-import type { Graph, GraphNode } from "../../compiler/graph.js";
+import type { Graph } from "../../compiler/graph.js";
+import { upstreamClosure } from "./subgraph.js";
 import { compileTemplate, renderRow } from "../data/template.js";
 import { renderPair } from "../pref/data.js";
 import { writeRunFile } from "./files.js";
@@ -43,24 +44,9 @@ function renderHandler(outDir: string): OpHandler {
   };
 }
 
-/** Only the nodes the data half needs: everything upstream of the tokenize nodes, minus model loading. */
-function dataSubgraph(graph: Graph): Graph {
-  const keep = new Set<string>();
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const visit = (n: GraphNode): void => {
-    if (keep.has(n.id) || n.op === "load_model") return;
-    keep.add(n.id);
-    for (const e of Object.values(n.inputs)) {
-      const up = byId.get(e.node);
-      if (up) visit(up);
-    }
-  };
-  for (const n of graph.nodes) if (n.op === "tokenize") visit(n);
-  return { ...graph, nodes: graph.nodes.filter((n) => keep.has(n.id)) };
-}
-
 export async function prepareRenderedData(graph: Graph, outDir: string, env: ExecEnv): Promise<PreparedData> {
-  const sub = dataSubgraph(graph);
+  // Only the data half: everything upstream of the tokenize nodes, minus model loading.
+  const sub = upstreamClosure(graph, (n) => n.op === "tokenize", (n) => n.op === "load_model");
   // Tokenize nodes read a tokenizer from load_model; rendering does not need one.
   const nodes = sub.nodes.map((n) => (n.op === "tokenize" ? { ...n, inputs: { rows: n.inputs["rows"]! } } : n));
   const handlers: Record<string, OpHandler> = { ...DATA_OPS, score: scoreOp, tokenize: renderHandler(outDir) };

@@ -3,6 +3,7 @@
 // what was cached, what was substituted (--smoke) and what could not run.
 import { basename, dirname, join } from "node:path";
 import type { Graph } from "../../compiler/graph.js";
+import { TUNE_VERSION } from "../../compiler/version.js";
 import { createProgress, formatDuration, type ProgressSink } from "./progress.js";
 import { executeGraph, type NodeOutcome, type ScheduleHooks } from "./scheduler.js";
 import { DATA_OPS } from "./ops/data.js";
@@ -21,8 +22,6 @@ import { buildLock, createRun, type Identity } from "../store/index.js";
 import type { JsonValue } from "../store/fsx.js";
 import type { ExecEnv, ExecTokenizer, ModelValue, OpHandler, SmokeLimits, Substitution, Value } from "./types.js";
 
-/** Recorded in env.json and tune.lock. */
-export const TUNE_VERSION = "0.1.0";
 
 export const SMOKE_LIMITS: SmokeLimits = { rows: 200, steps: 12, evalDocs: 20, cutoff: 256, maxNewTokens: 32 };
 
@@ -69,12 +68,6 @@ export const BASE_HANDLERS: Record<string, OpHandler> = {
   judge: judgeOp,
   win_rate: winRateOp,
 };
-
-export function runDirName(graph: Graph, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const hash8 = graph.nodes.map((n) => n.hash).join("").slice(0, 8);
-  return `${graph.recipe}-${stamp}-${hash8}`;
-}
 
 export async function runGraph(o: RunOptions): Promise<RunSummary> {
   // The run directory (runtime/store): a lock against a second process, status.json per node,

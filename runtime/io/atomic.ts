@@ -10,12 +10,14 @@ import { basename, dirname, join } from "node:path";
 
 export type Chunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
-function tempPathFor(path: string): string {
+/** A temp file name beside `path` (same folder, so the final rename is atomic). */
+export function tempPathFor(path: string): string {
   const tag = `${process.pid}-${randomBytes(4).toString("hex")}`;
   return join(dirname(path), `.${basename(path)}.tmp-${tag}`);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync a directory so a rename in it survives a crash; a no-op where the platform cannot. */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, "r");
     try {

@@ -18,7 +18,7 @@ import { Rng } from "../data/rng.js";
 import type { LlamaModel } from "../model/llama.js";
 import { AdamW, type AdamWOptions } from "../train/adamw.js";
 import { clipGradNorm } from "../train/clip.js";
-import type { TrainableParam } from "../train/step.js";
+import { addGradients, applyAdamW, type TrainableParam } from "../train/params.js";
 import { validPositions, type PrefBatch, type ValidPositions } from "./batch.js";
 import { dpoLoss, dpoMetrics, type DpoLossKind, type DpoLossResult } from "./loss.js";
 import { logpSums, weightedLogpSums, type PositionWeights } from "./logps.js";
@@ -184,32 +184,13 @@ export class DpoTrainer {
       return tf.sum(tf.mul(sums, tf.tensor1d(coef))) as tf.Scalar;
     }, vars);
     value.dispose();
-    this.params.forEach((p, i) => {
-      const g = grads[p.variable.name];
-      if (!g) return;
-      const data = g.dataSync() as Float32Array;
-      const a = acc[i];
-      for (let j = 0; j < a.length; j++) a[j] += data[j];
-    });
-    for (const g of Object.values(grads)) g?.dispose();
+    addGradients(this.params, grads, acc);
     if (!box.scored) throw new Error("DpoTrainer: the loss closure did not run");
     return { ...box.scored, kept: pw.kept };
   }
 
   private applyUpdate(grads: Float32Array[], lr: number): void {
-    const wd = this.options.weightDecay;
-    const updates = this.params.map((p, i) => ({
-      name: p.name,
-      value: Float32Array.from(p.variable.dataSync() as Float32Array),
-      grad: grads[i],
-      weightDecay: p.decay ? wd : 0,
-    }));
-    this.optimizer.step(updates, lr);
-    this.params.forEach((p, i) => {
-      const t = tf.tensor(updates[i].value, p.variable.shape, "float32");
-      p.variable.assign(t);
-      t.dispose();
-    });
+    applyAdamW(this.optimizer, this.params, grads, lr, this.options.weightDecay);
   }
 
   /**

@@ -11,7 +11,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, w
 import { lstat, open, readdir, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { writeFileAtomic } from "../io/atomic.js";
+import { syncDir, tempPathFor, writeFileAtomic } from "../io/atomic.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -40,10 +40,6 @@ export function sha256Hex(text: string | Uint8Array): string {
 
 // ---- durable writes
 
-function tempName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-}
-
 export function syncDirSync(dir: string): void {
   try {
     const fd = openSync(dir, "r");
@@ -57,22 +53,11 @@ export function syncDirSync(dir: string): void {
   }
 }
 
-export async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // as above
-  }
-}
+export { syncDir };
 
 /** Synchronous temp + fsync + rename + directory fsync. */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  const tmp = tempName(path);
+  const tmp = tempPathFor(path);
   const fd = openSync(tmp, "w");
   try {
     writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);

@@ -14,13 +14,9 @@ import { AdamW, type AdamWOptions } from "./adamw.js";
 import { clipGradNorm, isDecayed } from "./clip.js";
 import { causalLmLoss, causalLmLossSum, countLabelTokens, type LmBatch } from "./loss.js";
 import { LrSchedule, type ScheduleKind } from "./schedule.js";
+import { addGradients, applyAdamW, type TrainableParam } from "./params.js";
 
-/** A tensor being trained, under the name used for logs, checkpoints and the decay decision. */
-export interface TrainableParam {
-  name: string;
-  variable: tf.Variable;
-  decay: boolean;
-}
+export type { TrainableParam };
 
 /** LoRA: only the adapters' A and B (PEFT names; all decayed, as HF does for LoRA weights). */
 export function loraParams(adapter: LoraAdapter): TrainableParam[] {
@@ -108,31 +104,12 @@ export class SftTrainer {
     const { value, grads } = tf.variableGrads(() => causalLmLoss(this.model, mb, ctx, denom), vars);
     const loss = value.dataSync()[0];
     value.dispose();
-    this.params.forEach((p, i) => {
-      const g = grads[p.variable.name];
-      if (!g) return;
-      const data = g.dataSync() as Float32Array;
-      const a = acc[i];
-      for (let j = 0; j < a.length; j++) a[j] += data[j];
-    });
-    for (const g of Object.values(grads)) g?.dispose();
+    addGradients(this.params, grads, acc);
     return loss;
   }
 
   private applyUpdate(grads: Float32Array[], lr: number): void {
-    const wd = this.options.weightDecay;
-    const updates = this.params.map((p, i) => ({
-      name: p.name,
-      value: Float32Array.from(p.variable.dataSync() as Float32Array),
-      grad: grads[i],
-      weightDecay: p.decay ? wd : 0,
-    }));
-    this.optimizer.step(updates, lr);
-    this.params.forEach((p, i) => {
-      const t = tf.tensor(updates[i].value, p.variable.shape, "float32");
-      p.variable.assign(t);
-      t.dispose();
-    });
+    applyAdamW(this.optimizer, this.params, grads, lr, this.options.weightDecay);
   }
 }
 

@@ -37,7 +37,7 @@ function prefExamples(node: GraphNode, tokens: TokensValue, m: ModelValue, env: 
 function referenceSpec(node: GraphNode, inputs: Readonly<Record<string, unknown>>, adapter: AdapterParams | null): ReferenceSpec {
   const ref = node.inputs["reference"];
   if (!ref || node.params["reference"] === null || node.params["reference"] === "none") return { kind: "none" };
-  if (ref.node === node.inputs["policy"]?.node) return adapter ? { kind: "policy" } : { kind: "policy" };
+  if (ref.node === node.inputs["policy"]?.node) return { kind: "policy" };
   const m = inputs["reference"] as ModelValue;
   if (adapter && !m.adapter && !adapter.inherited) return { kind: "base" };
   return { kind: "model", model: m.model };
@@ -57,7 +57,8 @@ export const trainDpo: OpHandler = async (node, inputs, env) => {
   const plan = planTraining(node, train.length, env);
   if (plan.capped) env.substitute(node.id, `${plan.total} optimizer steps instead of the recipe's full run`);
   const built = buildTrainable(start, adapter, seed);
-  const setup = setupRound(round, { model: built.model, adapter: built.adapter }, { first: referenceSpec(node, inputs, adapter), seed });
+  const reference = referenceSpec(node, inputs, adapter);
+  const setup = setupRound(round, { model: built.model, adapter: built.adapter }, { first: reference, seed });
   const trainer = new DpoTrainer(built.model, setup.params, setup.reference, {
     loss: String(p["loss"] ?? "sigmoid") as DpoLossKind,
     beta: Number(p["beta"] ?? 0.1),
@@ -66,7 +67,7 @@ export const trainDpo: OpHandler = async (node, inputs, env) => {
     ...optimizerOptions(node, plan, seed),
   });
   const padId = start.config.padTokenId ?? start.tokenizer.eosId ?? 0;
-  env.log(`${node.id}: ${String(p["loss"])} (beta ${String(p["beta"])}), round ${round}, ${plan.total} steps, reference: ${referenceSpec(node, inputs, adapter).kind}${p["loss"] === "sampo" ? `, SamPO seed ${seed}` : ""}`);
+  env.log(`${node.id}: ${String(p["loss"])} (beta ${String(p["beta"])}), round ${round}, ${plan.total} steps, reference: ${reference.kind}${p["loss"] === "sampo" ? `, SamPO seed ${seed}` : ""}`);
   const bar = env.progress(`train ${String(p["stage"])}${Number(p["rounds"] ?? 1) > 1 ? ` round ${round}` : ""}`, plan.total, "steps");
   const t0 = performance.now();
   let tokensSeen = 0;
