@@ -74,6 +74,8 @@ export const CODES: Readonly<Record<string, CodeInfo>> = {
   T4026: { title: "single device strategy", explanation: "strategy = single runs on one device; with several devices or nodes use ddp, deepspeed or fsdp." },
   T4027: { title: "device memory unknown", explanation: "The hardware block names neither a `gpu` nor `memory`, so memory estimates cannot be compared against a device." },
   T4028: { title: "data pipeline cycle", explanation: "Data pipelines read from datasets and from other pipelines through `from` and `mix { … }`; these links must not loop back (`data a { from = b }` with `data b { from = a }`, or a mix that lists its own pipeline)." },
+  T4029: { title: "seed without random init", explanation: "A model's `seed` seeds its random initialisation, which happens only with `init = random`; a model whose weights are loaded ignores it." },
+  T4030: { title: "adapter on random weights", explanation: "A model with `init = random` has freshly initialised weights. An adapter (LoRA, QLoRA) trains a few small matrices on top of frozen base weights, which here are noise. Pretrain the model first (`method = pretrain`, no adapter), then fine-tune that stage." },
   // ---- T5xxx data
   T5001: { title: "unknown data format", explanation: "The format of a local dataset is taken from its extension (.json, .jsonl, .csv, .parquet); set `format` when the extension says nothing." },
   T5002: { title: "validation split too large", explanation: "A validation split of 100% or more leaves no training rows." },

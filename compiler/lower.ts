@@ -143,8 +143,11 @@ export class Lowering {
 
   model(b: CheckedBlock): Edge {
     return this.g.memoize(b, () => {
-      const params = blockParams(b, ["arch"]);
+      const random = strAttr(b, "init") === "random";
+      const params = blockParams(b, random ? ["arch"] : ["arch", "seed"]);
       params["arch"] = archParams(this.ctx, b);
+      // A random initialisation is part of what the node computes: its seed goes into the params (and the hash).
+      if (random) params["seed"] = numAttr(b, "seed") ?? this.seed;
       return this.g.add(`load_model:${b.name}`, "load_model", params, {}, b);
     });
   }

@@ -22,6 +22,16 @@ export function checkModel(ctx: CheckContext, b: CheckedBlock): void {
       help: 'use `hub = "meta-llama/Llama-2-7b-hf"` (with `revision`) or `path = "models/my-model"`',
     });
   }
+  if (b.keySpans.has("seed") && strAttr(b, "init") !== "random") {
+    ctx.report("T4029", "warning", `\`seed\` of ${label(b)} only applies with \`init = random\``, b.keySpans.get("seed")!, "ignored: the weights are loaded", {
+      help: "remove `seed`, or add `init = random` to start from freshly initialised weights",
+    });
+  }
+}
+
+/** A model block that starts from freshly initialised weights (`init = random`). */
+export function isRandomInit(b: CheckedBlock | null | undefined): boolean {
+  return b?.kind === "model" && strAttr(b, "init") === "random";
 }
 
 export function checkJudge(ctx: CheckContext, b: CheckedBlock): void {
@@ -120,6 +130,13 @@ export function checkStage(ctx: CheckContext, b: CheckedBlock, hardware: Checked
   if (adapter && (method === "full" || method === "pretrain")) {
     ctx.report("T4023", "error", `a ${method} stage trains every weight and cannot use an adapter`, spanOf(b, "adapter"), "adapter not allowed", {
       help: "remove `adapter`, or use `method = sft` to train only the adapter",
+    });
+  }
+  const from = ctx.target(attr(b, "from"));
+  if (adapter && isRandomInit(from)) {
+    ctx.report("T4030", "error", `${label(b)} trains an adapter on \`${from!.name}\`, whose weights are random (\`init = random\`)`, spanOf(b, "adapter"), "the frozen base is noise", {
+      secondary: [{ span: spanOf(from!, "init"), message: "randomly initialised here" }],
+      help: "train every weight first: `method = pretrain` without an adapter, then fine-tune that stage",
     });
   }
   if (adapter) checkTargets(ctx, b, adapter);

@@ -1,12 +1,18 @@
 // load_model: a Hugging Face model directory from a local path or the local
 // HF hub cache (the standard layout, so models downloaded with
 // `huggingface-cli download` are found). Under --smoke the shipped tiny model
-// stands in for any other model, and the run says so.
+// stands in for any other model, and the run says so. With `init = random`
+// (pretraining from scratch) only config.json and the tokenizer are read and
+// the weights are initialised as transformers does (N(0, 0.02), norms 1),
+// seeded by the node's `seed`: the same recipe and seed give the same start.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { GraphNode } from "../../../compiler/graph.js";
-import { loadModelDir } from "../../checkpoint/index.js";
+import { CheckpointError, loadModelDir } from "../../checkpoint/index.js";
+import { readHfConfig } from "../../io/hf-config.js";
+import { LlamaModel } from "../../model/llama.js";
+import { loadTokenizer, type Tokenizer } from "../../tokenizer/load.js";
 import { resolveRecipePath } from "../paths.js";
 import { ExecError, NotExecutable, type ExecEnv, type ExecTokenizer, type ModelValue, type OpHandler } from "../types.js";
 
@@ -68,20 +74,35 @@ export async function loadTinyModel(env: ExecEnv): Promise<ModelValue> {
 
 export const loadModelOp: OpHandler = async (node, _inputs, env) => {
   const { dir, standsInFor } = locate(node, env);
-  return { model: await openModel(dir, node.id.slice(node.id.indexOf(":") + 1), standsInFor, env) };
+  const name = node.id.slice(node.id.indexOf(":") + 1);
+  if (node.params["init"] === "random") return { model: await randomModel(dir, name, standsInFor, Number(node.params["seed"] ?? env.seed), env) };
+  return { model: await openModel(dir, name, standsInFor, env) };
 };
+
+function execTokenizer(tok: Tokenizer, bosId: number | null, eosId: number | null): ExecTokenizer {
+  return { encode: (t) => tok.encode(t), decode: (ids) => tok.decode(ids), bosId, eosId };
+}
+
+/** `init = random`: config.json + tokenizer of `dir`, fresh seeded weights; weight files in `dir` are not read. */
+async function randomModel(dir: string, name: string, standsInFor: string | null, seed: number, env: ExecEnv): Promise<ModelValue> {
+  const config = await readHfConfig(dir);
+  const tok = await loadTokenizer(dir);
+  if (tok.vocabSize > config.vocabSize) {
+    // The same check (and code) as loading a model with weights (runtime/checkpoint/load.ts).
+    throw new CheckpointError("T6094", join(dir, "tokenizer.json"), `the tokenizer has ${tok.vocabSize} ids but config.json vocab_size is ${config.vocabSize}`, "use the tokenizer the config was made for, or raise vocab_size in config.json");
+  }
+  const model = LlamaModel.random(config, seed);
+  // BOS/EOS from config.json: a model without weights has no generation_config.json to defer to.
+  const tokenizer = execTokenizer(tok, config.bosTokenId, config.eosTokenIds[0] ?? null);
+  env.log(`load_model:${name}: random initialisation (seed ${seed}) of ${dir}/config.json (${config.numLayers} layers, hidden ${config.hiddenSize}, vocab ${config.vocabSize}); weights not read`);
+  return { kind: "model", name, config, model, tokenizer, baseDir: dir, adapter: null, adapterParams: null, standsInFor };
+}
 
 async function openModel(dir: string, name: string, standsInFor: string | null, env: ExecEnv): Promise<ModelValue> {
   const node = { id: `load_model:${name}` };
   const loaded = await loadModelDir(dir);
   if (!loaded.tokenizer) throw new ExecError("T7109", `${dir} has no tokenizer.json`, "copy the tokenizer files of the base model into the directory");
-  const tok = loaded.tokenizer;
-  const tokenizer: ExecTokenizer = {
-    encode: (t) => tok.encode(t),
-    decode: (ids) => tok.decode(ids),
-    bosId: loaded.generation.bosTokenId,
-    eosId: loaded.generation.eosTokenIds[0] ?? null,
-  };
+  const tokenizer = execTokenizer(loaded.tokenizer, loaded.generation.bosTokenId, loaded.generation.eosTokenIds[0] ?? null);
   env.log(`${node.id}: ${dir} (${loaded.config.numLayers} layers, hidden ${loaded.config.hiddenSize}, vocab ${loaded.config.vocabSize})`);
   return { kind: "model", name, config: loaded.config, model: loaded.model, tokenizer, baseDir: dir, adapter: null, adapterParams: null, standsInFor };
 }
