@@ -1,11 +1,11 @@
 // A small unified line diff for `tune fmt --diff` (LCS over lines; recipes are
 // small, so the quadratic table is fine). Hunks carry 3 lines of context.
 
-export function lineDiff(file: string, before: string, after: string): string {
+export function lineDiff(file: string, before: string, after: string, labels: [string, string] = [file, `${file} (formatted)`]): string {
   const a = before.split("\n");
   const b = after.split("\n");
   const ops = diffOps(a, b);
-  const out = [`--- ${file}`, `+++ ${file} (formatted)`];
+  const out = [`--- ${labels[0]}`, `+++ ${labels[1]}`];
   const context = 3;
   let i = 0;
   while (i < ops.length) {

@@ -68,9 +68,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option("--device <device>", "tensor backend").choices(["auto", "wasm", "cpu", "tensorflow", "gpu"]).default("auto"))
     .option("--runs-dir <dir>", "where run directories go", "runs")
     .option("--no-cache", "recompute every node; neither read nor write $TUNE_CACHE")
+    .option("--resume [run]", "continue an interrupted run (default: the newest run of this recipe) from its last complete node and training checkpoint")
+    .option("--allow-changes", "with --resume: if the recipe changed, start a new run reusing every unaffected node and checkpoint")
     .option("--no-color", "plain output")
     .action(async (recipe: string, opts) =>
-      setExit(await runRecipeCommand(recipe, { dryRun: !!opts.dryRun, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, cache: opts.cache !== false, color: useColor(opts) }, processIo)),
+      setExit(
+        await runRecipeCommand(
+          recipe,
+          { dryRun: !!opts.dryRun, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, cache: opts.cache !== false, color: useColor(opts), resume: opts.resume as string | true | undefined, allowChanges: !!opts.allowChanges },
+          processIo,
+        ),
+      ),
     );
 
   program

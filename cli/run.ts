@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { planText } from "./plan.js";
 import { compileRecipe, type Io } from "./commands.js";
 import { packageRoot } from "./host.js";
+import { planResume, type ResumePlan } from "./resume.js";
 
 export interface RunCliOptions {
   dryRun: boolean;
@@ -14,6 +15,10 @@ export interface RunCliOptions {
   device: string;
   runsDir: string;
   cache: boolean;
+  /** `--resume [run]`: true = the newest run of the recipe. */
+  resume?: string | true;
+  /** `--allow-changes`: resume a changed recipe as a new run reusing what is unaffected. */
+  allowChanges?: boolean;
   /** `tune eval`: only the evaluation and what it needs (trained stages come from the cache when unchanged). */
   evalOnly?: boolean;
 }
@@ -42,6 +47,13 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
     io.err(`error: ${path} has no eval block; nothing to evaluate\n`);
     return 1;
   }
+  const recipeText = readFileSync(path, "utf8");
+  let resume: ResumePlan | null = null;
+  if (opts.resume !== undefined) {
+    if (!opts.cache) io.err("warning: --resume with --no-cache: finished nodes are recomputed (same seed, same results), only training continues from checkpoints\n");
+    resume = planResume({ recipePath: path, recipeText, graph, runsDir: opts.runsDir, ref: opts.resume, allowChanges: !!opts.allowChanges, smoke: opts.smoke }, io);
+    if (!resume) return 1;
+  }
   const backend = await initBackend(device);
   io.out(`\nexecuting in process on ${JSON.stringify(backend)}${opts.smoke ? " (smoke: tiny stand-in model, subsampled data, capped steps)" : ""}\n`);
   // First Ctrl-C: finish the current step, save a checkpoint, stop (exit 130). Second: exit at once.
@@ -56,7 +68,9 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
   const summary = await runGraph({
     graph,
     recipePath: resolve(path),
-    recipeText: readFileSync(path, "utf8"),
+    recipeText,
+    resume: resume?.kind === "same" ? resume.dir : undefined,
+    continueFrom: resume?.kind === "changed" ? resume.from : undefined,
     packageRoot: packageRoot(),
     runsDir: opts.runsDir,
     smoke: opts.smoke,

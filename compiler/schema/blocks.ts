@@ -62,7 +62,7 @@ const arch: BlockSpec = {
 
 const model: BlockSpec = {
   kind: "model",
-  doc: "A base model: a hub id with revision, or a local Hugging Face directory.",
+  doc: "A base model: a hub id with revision, or a local Hugging Face directory (its weights, or with `init = random` only its config and tokenizer).",
   name: "required",
   attrs: {
     hub: { type: str, doc: "Hugging Face Hub id, e.g. \"meta-llama/Llama-2-7b-hf\"" },
@@ -71,6 +71,12 @@ const model: BlockSpec = {
     arch: { type: ref("arch"), doc: "architecture preset from std/models, for checks and memory estimates" },
     dtype: { type: dtype, doc: "weight dtype when loaded", default: "bf16" },
     tokenizer: { type: str, doc: "tokenizer.json path or hub id when it differs from the model's" },
+    // No spec default, so the params (and hashes) of models that do not set `init` stay as they were.
+    init: {
+      type: enumOf("pretrained", "random"),
+      doc: "pretrained (default): load the weights; random: only config.json and the tokenizer are read, the weights are freshly initialised (HF init, seeded) for pretraining from scratch",
+    },
+    seed: { type: int({ min: 0 }), doc: "seed of the random initialisation (init = random); defaults to the recipe seed" },
   },
 };
 
@@ -256,6 +262,8 @@ const stage: BlockSpec = {
     rounds: { type: int({ min: 1 }), doc: "iterative rounds; round i > 1 starts policy and reference from round i-1", default: 1 },
     packing: { type: bool, doc: "pack sequences (best-fit decreasing, no cross-attention)", default: false },
     gradient_checkpointing: { type: bool, doc: "recompute activations in backward", default: false },
+    save_steps: { type: int({ min: 1, units: [null, "steps"] }), doc: "write a resumable checkpoint every N optimizer steps (HF save_steps; default 500)" },
+    save_total_limit: { type: int({ min: 1 }), doc: "keep only the newest N checkpoints (HF save_total_limit; default: all)" },
     seed: seed(),
   },
 };

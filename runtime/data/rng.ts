@@ -88,6 +88,19 @@ export class Rng {
     return r;
   }
 
+  /** The four xoshiro128** state words (for training checkpoints; `Rng.fromState(...)` restores them). */
+  state(): [number, number, number, number] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  /** Continue from a saved `state()` (checkpoint resume). */
+  restore(words: readonly number[]): void {
+    if (words.length !== 4 || words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || words.every((w) => w === 0)) {
+      throw new DataError({ code: "T5520", message: `RNG state ${JSON.stringify(words)} is not four u32 words (not all zero)`, hint: "the checkpoint's rng_state.json is damaged; resume from an earlier checkpoint" });
+    }
+    [this.s0, this.s1, this.s2, this.s3] = words.map((w) => w >>> 0) as [number, number, number, number];
+  }
+
   /** Next 32-bit output of xoshiro128**, as an unsigned integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;

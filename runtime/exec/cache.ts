@@ -16,7 +16,9 @@
 //   run/<path>     files the node wrote into the run directory
 // load_model is never cached (loading is the cheap part, and a trained stage
 // is rebuilt on top of the model it started from); report is cheap and
-// rewrites run-level files. Any failure to read an entry is logged and the
+// rewrites run-level files. A hit logs the metric records the node logged when
+// it ran (metrics.json), so metrics.jsonl does not depend on what was cached.
+// Any failure to read an entry is logged and the
 // node is recomputed: the cache may cost a recomputation, never a run.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -44,7 +46,9 @@ export interface NodeCacheOptions {
    * `graph` names the recipe in entries (`tune cache ls`); `seed` salts smoke keys (smoke subsampling uses it);
    * `stopRequested` keeps a node cut short by SIGINT out of the cache. Passing the run's whole ExecEnv gives all three.
    */
-  env: Pick<ExecEnv, "recipeDir" | "packageRoot" | "runDir" | "log"> & Partial<Pick<ExecEnv, "graph" | "seed" | "stopRequested">>;
+  env: Pick<ExecEnv, "recipeDir" | "packageRoot" | "runDir" | "log"> & Partial<Pick<ExecEnv, "graph" | "seed" | "stopRequested" | "metric">>;
+  /** The metric records a node logged while it ran: stored with its outputs and logged again on a hit. */
+  metricsOf?: (nodeId: string) => readonly Record<string, unknown>[];
 }
 
 export interface CacheStats {
@@ -141,6 +145,9 @@ export function createNodeCache(opts: NodeCacheOptions): ExecNodeCache {
       else throw new CodecError(`unknown value kind ${JSON.stringify(kind)}`);
     }
     await restoreFromEntry(join(dir, "run"), layout.files, env.runDir);
+    // A cached node's metrics appear in metrics.jsonl as if it had run (entries older than this have none).
+    const metrics = await readFile(join(dir, "metrics.json"), "utf8").then((t) => JSON.parse(t) as unknown, () => []);
+    if (Array.isArray(metrics)) for (const r of metrics) if (r && typeof r === "object") env.metric?.(r as Record<string, unknown>);
     return outputs;
   }
 
@@ -155,6 +162,7 @@ export function createNodeCache(opts: NodeCacheOptions): ExecNodeCache {
       else await writeModel(d, node, v, pathCtx);
     }
     await copyIntoEntry(env.runDir, files, join(dir, "run"));
+    await writeFile(join(dir, "metrics.json"), JSON.stringify(opts.metricsOf?.(node.id) ?? []) + "\n");
     const layout: OutputsFile = { format: "tune-node-outputs", version: 1, ports: ports.map(([port, v]) => ({ port, kind: v.kind })), files };
     await writeFile(join(dir, "outputs.json"), JSON.stringify(layout, null, 2) + "\n");
   }

@@ -1,6 +1,7 @@
 // `tune run`: executes a compiled recipe in process. Creates the run
 // directory, wires the op handlers, runs the graph, and prints what ran,
 // what was cached, what was substituted (--smoke) and what could not run.
+import { cpSync, existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Graph } from "../../compiler/graph.js";
 import { TUNE_VERSION } from "../../compiler/version.js";
@@ -18,7 +19,7 @@ import { judgeOp, scoreOp, winRateOp } from "./ops/judge.js";
 import { loadTinyModel } from "./ops/model.js";
 import { createNodeCache } from "./cache.js";
 import { IdentityMemo, nodeIdentities } from "./cache-identity.js";
-import { buildLock, createRun, type Identity } from "../store/index.js";
+import { buildLock, createRun, openRun, type Identity } from "../store/index.js";
 import type { JsonValue } from "../store/fsx.js";
 import type { ExecEnv, ExecTokenizer, ModelValue, OpHandler, SmokeLimits, Substitution, Value } from "./types.js";
 
@@ -40,6 +41,13 @@ export interface RunOptions {
   cache?: boolean;
   /** A fixed run directory (tests) instead of runs/<recipe>-<UTC>-<hash8>. */
   runDir?: string;
+  /**
+   * Continue this interrupted run directory (`tune run --resume`): finished nodes come from the cache, training
+   * nodes continue from their newest checkpoint. The caller checks that the graph is unchanged.
+   */
+  resume?: string;
+  /** A changed recipe resumed with --allow-changes: this new run continues from that run's checkpoints. */
+  continueFrom?: string;
   /** Backend and device that actually ran, for env.json. */
   backend?: Record<string, JsonValue>;
   now?: () => Date;
@@ -72,7 +80,7 @@ export const BASE_HANDLERS: Record<string, OpHandler> = {
 export async function runGraph(o: RunOptions): Promise<RunSummary> {
   // The run directory (runtime/store): a lock against a second process, status.json per node,
   // env.json, run.log, metrics.jsonl, tune.lock and summary.json, all written atomically.
-  const run = createRun({
+  const run = o.resume ? openRun(o.resume, { warn: (w) => o.out.write(`warning: ${typeof w === "string" ? w : JSON.stringify(w)}\n`) }) : createRun({
     runsDir: o.runDir ? dirname(o.runDir) : o.runsDir,
     id: o.runDir ? basename(o.runDir) : undefined,
     recipeName: o.graph.recipe,
@@ -84,9 +92,14 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
     warn: (w) => o.out.write(`warning: ${typeof w === "string" ? w : JSON.stringify(w)}\n`),
   });
   const runDir = run.path();
+  if (o.continueFrom && existsSync(join(o.continueFrom, "checkpoints"))) {
+    // Checkpoints carry their node's hash: those of changed training nodes are never picked up.
+    cpSync(join(o.continueFrom, "checkpoints"), join(runDir, "checkpoints"), { recursive: true });
+  }
   run.setEnv({ smoke: o.smoke, seed: o.graph.seed, ...(o.backend ?? {}) });
   const substitutions: Substitution[] = [];
   const headline: Record<string, number> = {};
+  const metricsByNode = new Map<string, Record<string, unknown>[]>();
   let tokenizer: ExecTokenizer | null = null;
   let standIn: Promise<ModelValue> | null = null;
   const env: ExecEnv = {
@@ -101,6 +114,8 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
       o.out.write(line + "\n");
     },
     metric(record) {
+      const id = typeof record["node"] === "string" ? record["node"] : null;
+      if (id) (metricsByNode.get(id) ?? metricsByNode.set(id, []).get(id)!).push(JSON.parse(JSON.stringify(record)) as Record<string, unknown>);
       noteHeadline(headline, record);
       run.metric({ time: new Date().toISOString(), ...(JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>) });
     },
@@ -111,9 +126,12 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
     },
     defaultTokenizer: () => tokenizer,
     standIn: () => (standIn ??= loadTinyModel(env)),
+    resumed: !!(o.resume || o.continueFrom),
     stopRequested: () => o.hooks?.stopRequested?.() ?? false,
   };
   const handlers: Record<string, OpHandler> = { ...BASE_HANDLERS, ...o.handlers };
+  if (o.resume) env.log(`resuming run ${run.id} (resume ${run.status.resumes})`);
+  if (o.continueFrom) env.log(`continuing from ${o.continueFrom} (recipe changed; unaffected nodes and checkpoints are reused)`);
   const loadModel = handlers["load_model"]!;
   handlers["load_model"] = async (node, inputs, e) => {
     const out = await loadModel(node, inputs, e);
@@ -124,8 +142,12 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
   const t0 = Date.now();
   const result = await executeGraph(o.graph, handlers, env, {
     ...o.hooks,
-    cache: o.hooks?.cache ?? (o.cache ? createNodeCache({ smoke: env.smoke, env }) : undefined),
+    cache: o.hooks?.cache ?? (o.cache ? createNodeCache({ smoke: env.smoke, env, metricsOf: (id) => metricsByNode.get(id) ?? [] }) : undefined),
     onStart: (node, i, n) => {
+      // Resuming: every node logs its metrics again (a cache hit replays them, a training node replays those of
+      // its checkpoint), so its lines from the interrupted attempt go and metrics.jsonl ends up as an
+      // uninterrupted run's.
+      if (o.resume) run.retainMetrics((r) => r["node"] !== node.id);
       run.nodeStarted(node.id);
       o.out.write(`[${i + 1}/${n}] ${node.id}\n`);
       o.hooks?.onStart?.(node, i, n);

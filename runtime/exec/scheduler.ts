@@ -4,7 +4,7 @@
 // "blocked"; the rest of the graph still runs, so one unavailable judge does
 // not hide what the other nodes would have shown.
 import type { Graph, GraphNode } from "../../compiler/graph.js";
-import { ExecError, NotExecutable, type ExecEnv, type OpHandler, type Value } from "./types.js";
+import { ExecError, Interrupted, NotExecutable, type ExecEnv, type OpHandler, type Value } from "./types.js";
 
 const PARTIAL_INPUT_OPS = new Set(["report"]);
 
@@ -82,6 +82,11 @@ export async function executeGraph(graph: Graph, handlers: Readonly<Record<strin
       await hooks.cache?.put(node, outputs);
       record({ id: node.id, op: node.op, state: "done", ms: performance.now() - t0 });
     } catch (e) {
+      if (e instanceof Interrupted) {
+        // The node saved a checkpoint and stays pending; nothing after it runs.
+        stopped = true;
+        break;
+      }
       unavailable.set(node.id, node.id);
       const ms = performance.now() - t0;
       if (e instanceof NotExecutable) record({ id: node.id, op: node.op, state: "not_executed", ms, reason: e.message, hint: e.hint });

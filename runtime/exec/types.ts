@@ -94,6 +94,8 @@ export interface ExecEnv {
   defaultTokenizer(): ExecTokenizer | null;
   /** True once the user asked to stop (SIGINT/SIGTERM): long loops finish the current step, save and return. */
   stopRequested(): boolean;
+  /** This run continues an interrupted one (`tune run --resume`): training nodes continue from their checkpoints. */
+  readonly resumed?: boolean;
   /** The shipped tiny model (loaded once), for smoke stand-ins such as an endpoint judge. */
   standIn(): Promise<ModelValue>;
 }
@@ -107,6 +109,16 @@ export class NotExecutable extends Error {
     readonly hint: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The user asked to stop (SIGINT/SIGTERM) and the node saved what it needs to continue (a training checkpoint):
+ * the node stays pending and `tune run --resume` picks it up.
+ */
+export class Interrupted extends Error {
+  constructor(readonly savedTo: string | null) {
+    super(savedTo ? `interrupted; checkpoint saved to ${savedTo}` : "interrupted");
   }
 }
 

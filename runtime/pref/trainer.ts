@@ -18,6 +18,7 @@ import { Rng } from "../data/rng.js";
 import type { LlamaModel } from "../model/llama.js";
 import { AdamW, type AdamWOptions } from "../train/adamw.js";
 import { clipGradNorm } from "../train/clip.js";
+import type { TrainerState } from "../train/step.js";
 import { addGradients, applyAdamW, type TrainableParam } from "../train/params.js";
 import { validPositions, type PrefBatch, type ValidPositions } from "./batch.js";
 import { dpoLoss, dpoMetrics, type DpoLossKind, type DpoLossResult } from "./loss.js";
@@ -95,6 +96,19 @@ export class DpoTrainer {
 
   get updatesDone(): number {
     return this.done;
+  }
+
+  /** Updates done, optimizer moments and the SamPO/dropout RNG streams (for checkpoints). */
+  exportState(): TrainerState {
+    return { updatesDone: this.done, optimizer: this.optimizer.exportState(), rng: { sampo: this.trainDraws.state(), "sampo-eval": this.evalDraws.state(), dropout: this.dropout.state() } };
+  }
+
+  /** Continue from `exportState()` of a trainer with the same settings (parameters restored by the caller). */
+  restoreState(s: TrainerState): void {
+    this.optimizer.loadState(s.optimizer);
+    const streams: [string, Rng][] = [["sampo", this.trainDraws], ["sampo-eval", this.evalDraws], ["dropout", this.dropout]];
+    for (const [name, rng] of streams) if (s.rng[name]) rng.restore(s.rng[name]!);
+    this.done = s.updatesDone;
   }
 
   /** Position weights of one log-prob pass: SamPO draws a fresh subset, IPO averages, others sum. */

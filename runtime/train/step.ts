@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../data/rng.js";
 import type { LoraAdapter } from "../lora/adapter.js";
 import type { ForwardContext, LlamaModel } from "../model/llama.js";
-import { AdamW, type AdamWOptions } from "./adamw.js";
+import { AdamW, type AdamWOptions, type AdamWState } from "./adamw.js";
 import { clipGradNorm, isDecayed } from "./clip.js";
 import { causalLmLoss, causalLmLossSum, countLabelTokens, type LmBatch } from "./loss.js";
 import { LrSchedule, type ScheduleKind } from "./schedule.js";
@@ -42,6 +42,14 @@ export interface SftStepOptions {
   lossNormalization?: "window" | "micro_mean";
   /** Seed of the dropout stream. */
   seed?: number | string;
+}
+
+/** A trainer's resumable state (see runtime/train/checkpoint.ts for how it is written). */
+export interface TrainerState {
+  updatesDone: number;
+  optimizer: AdamWState;
+  /** Named RNG streams as xoshiro128** state words. */
+  rng: Record<string, number[]>;
 }
 
 export interface StepLog {
@@ -76,6 +84,19 @@ export class SftTrainer {
 
   get updatesDone(): number {
     return this.done;
+  }
+
+  /** What a checkpoint must hold to continue bit-identically: updates done, optimizer moments, RNG streams. */
+  exportState(): TrainerState {
+    return { updatesDone: this.done, optimizer: this.optimizer.exportState(), rng: { dropout: this.rng.state() } };
+  }
+
+  /** Continue from `exportState()` of an earlier trainer with the same settings (parameters restored by the caller). */
+  restoreState(s: TrainerState): void {
+    this.optimizer.loadState(s.optimizer);
+    const dropout = s.rng["dropout"];
+    if (dropout) this.rng.restore(dropout);
+    this.done = s.updatesDone;
   }
 
   /** One optimizer update over `micro` (the accumulation window). */

@@ -13,7 +13,8 @@ import { epochOrder } from "../batches.js";
 import { buildTrainable, type AdapterParams } from "../policy.js";
 import { optimizerOptions, planTraining } from "./train.js";
 import { bosFor } from "./tokenize.js";
-import { ExecError, type ExecEnv, type ModelValue, type OpHandler, type TokensValue } from "../types.js";
+import { NodeCheckpoints } from "./train-checkpoint.js";
+import { ExecError, Interrupted, type ExecEnv, type ModelValue, type OpHandler, type TokensValue } from "../types.js";
 
 function prefExamples(node: GraphNode, tokens: TokensValue, m: ModelValue, env: ExecEnv, label: string): PrefExample[] {
   const p = node.params;
@@ -69,31 +70,44 @@ export const trainDpo: OpHandler = async (node, inputs, env) => {
   const padId = start.config.padTokenId ?? start.tokenizer.eosId ?? 0;
   env.log(`${node.id}: ${String(p["loss"])} (beta ${String(p["beta"])}), round ${round}, ${plan.total} steps, reference: ${reference.kind}${p["loss"] === "sampo" ? `, SamPO seed ${seed}` : ""}`);
   const bar = env.progress(`train ${String(p["stage"])}${Number(p["rounds"] ?? 1) > 1 ? ` round ${round}` : ""}`, plan.total, "steps");
-  const t0 = performance.now();
-  let tokensSeen = 0;
-  let step = 0;
-  let first: Record<string, number> | null = null;
+  const ckpt = new NodeCheckpoints(env, node, { model: built.model, config: start.config, adapter: built.adapter, baseName: start.standsInFor ?? start.baseDir }, setup.params, trainer);
+  const resumed = await ckpt.resume();
+  let step = resumed?.step ?? 0;
+  let tokensSeen = resumed?.tokensSeen ?? 0;
+  const resumedTokens = tokensSeen;
+  let first: Record<string, number> | null = (resumed?.history.find((r) => typeof r["loss"] === "number") as Record<string, number> | undefined) ?? null;
   let last: Record<string, number> = {};
-  for (let epoch = 0; step < plan.total && !env.stopRequested(); epoch++) {
+  let lastLr: number | null = null;
+  let epochAt = 0;
+  const stepContext = () => ({ epoch: epochAt, total: plan.total, epochs: plan.epochs, microBatch: plan.microBatch, lastLr, tokensSeen });
+  if (resumed) bar.tick(step);
+  const t0 = performance.now();
+  for (let epoch = 0; step < plan.total; epoch++) {
     const order = epochOrder(train.length, seed, epoch).map((i) => train[i]!);
     const micro = microBatches(order, plan.microBatch, padId);
     const perEpoch = Math.ceil(micro.length / plan.gradAccum);
-    for (let i = 0; i < micro.length && step < plan.total && !env.stopRequested(); i += plan.gradAccum) {
+    for (let i = 0; i < micro.length && step < plan.total; i += plan.gradAccum) {
+      if (epoch * perEpoch + i / plan.gradAccum < step) continue; // done before the checkpoint this run resumed from
+      if (env.stopRequested()) throw new Interrupted(await ckpt.save(step, stepContext()));
       const log = trainer.step(micro.slice(i, i + plan.gradAccum));
       step = log.step;
+      lastLr = log.metrics["learning_rate"] ?? null;
       tokensSeen += log.tokens;
+      epochAt = step / perEpoch;
       first ??= log.metrics;
       last = log.metrics;
-      const tps = tokensSeen / ((performance.now() - t0) / 1000);
-      env.metric({ node: node.id, stage: p["stage"], round, step, epoch: step / perEpoch, ...log.metrics, tokens_per_second: tps, ...(log.sampo ? { sampo_seed: log.sampo.seed } : {}) });
+      const tps = (tokensSeen - resumedTokens) / ((performance.now() - t0) / 1000);
+      ckpt.metric({ node: node.id, stage: p["stage"], round, step, epoch: epochAt, ...log.metrics, tokens_per_second: tps, ...(log.sampo ? { sampo_seed: log.sampo.seed } : {}) });
       bar.tick(1, { loss: log.metrics["loss"] ?? NaN, "rewards/accuracies": log.metrics["rewards/accuracies"] ?? NaN, "rewards/margins": log.metrics["rewards/margins"] ?? NaN, "tok/s": Math.round(tps) });
       if (!Number.isFinite(log.metrics["loss"] ?? NaN)) throw new ExecError("T7108", `${node.id}: loss became ${log.metrics["loss"]} at step ${step}`, "lower `lr` or `beta`");
+      await ckpt.afterStep(step, plan.total, stepContext());
     }
   }
+  await ckpt.save(step, stepContext());
   let evalNote = "";
   if (validation.length > 0) {
     const r = trainer.evaluate(microBatches(validation, plan.microBatch, padId));
-    env.metric({ node: node.id, stage: p["stage"], round, step, ...r.metrics });
+    ckpt.metric({ node: node.id, stage: p["stage"], round, step, ...r.metrics });
     evalNote = `, eval_loss ${(r.metrics["eval_loss"] ?? NaN).toFixed(4)}`;
   }
   bar.done(`loss ${(first?.["loss"] ?? NaN).toFixed(4)} → ${(last["loss"] ?? NaN).toFixed(4)}, margin ${(last["rewards/margins"] ?? NaN).toFixed(4)}${evalNote}`);

@@ -1,12 +1,12 @@
 // train (sft / full / pretrain): builds the stage's trainable copy of its
 // starting model, runs HF-Trainer-equivalent updates (runtime/train), shows a
 // progress bar with loss, lr and tokens/s, logs metrics with HF's names,
-// evaluates the validation split, writes the final checkpoint in HF Trainer's
-// layout and a loss-curve SVG into the run directory.
+// evaluates the validation split, writes checkpoints in HF Trainer's layout
+// (every save_steps, on SIGINT, and at the end; a resumed run continues from
+// the newest one, see train-checkpoint.ts) and a loss-curve SVG.
 import { join } from "node:path";
 import type { GraphNode } from "../../../compiler/graph.js";
 import { writeRunFile as writeFileAtomic } from "../files.js";
-import { writePeftAdapter } from "../../io/peft.js";
 import { SftTrainer, evalLoss, fullParams, loraParams } from "../../train/step.js";
 import { totalSteps, warmupSteps, type ScheduleKind } from "../../train/schedule.js";
 import { epochWindows, evalBatches, packExamples, type TrainRow } from "../batches.js";
@@ -14,7 +14,8 @@ import { cutoffOf } from "./tokenize.js";
 import { buildTrainable, type AdapterParams } from "../policy.js";
 import { lossCurveSvg } from "../svg.js";
 import { trainDpo } from "./train-dpo.js";
-import { ExecError, type ExecEnv, type ModelValue, type OpHandler, type TokensValue, type Value } from "../types.js";
+import { NodeCheckpoints } from "./train-checkpoint.js";
+import { ExecError, Interrupted, type ExecEnv, type ModelValue, type OpHandler, type TokensValue, type Value } from "../types.js";
 
 const SCHEDULES: Record<string, ScheduleKind> = { linear: "linear", cosine: "cosine", constant: "constant", constant_with_warmup: "constant_with_warmup" };
 
@@ -67,7 +68,9 @@ export function planTraining(node: GraphNode, examples: number, env: ExecEnv): T
   const microBatch = Number(p["micro_batch"] ?? 1);
   const gradAccum = Math.max(1, Number(p["grad_accum"] ?? 1) * Number(p["world_size"] ?? 1));
   const epochs = Number(p["epochs"] ?? 1);
-  const full = totalSteps({ epochs, batchesPerEpoch: Math.ceil(examples / microBatch), gradAccum, rounding: "ceil" });
+  // max_steps overrides epochs (HF): the data is cycled epoch after epoch until it is reached.
+  const maxSteps = typeof p["max_steps"] === "number" ? p["max_steps"] : null;
+  const full = maxSteps ?? totalSteps({ epochs, batchesPerEpoch: Math.ceil(examples / microBatch), gradAccum, rounding: "ceil" });
   const total = env.smoke ? Math.min(full, env.smoke.steps) : full;
   return { epochs, microBatch, gradAccum, total, warmup: warmupOf(p["warmup"], total), capped: total < full };
 }
@@ -95,32 +98,46 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   const trainableCount = params.reduce((n, q) => n + q.variable.size, 0);
   env.log(`${node.id}: ${built.adapter ? `${adapter!.method} r=${adapter!.r}` : "full fine-tune"}, ${trainableCount} trainable parameters, ${plan.total} steps (micro_batch ${plan.microBatch} × accumulation ${plan.gradAccum}, warmup ${plan.warmup})`);
   const trainer = new SftTrainer(built.model, params, { ...optimizerOptions(node, plan, seed), schedule });
+  const ckpt = new NodeCheckpoints(env, node, { model: built.model, config: start.config, adapter: built.adapter, baseName: start.standsInFor ?? start.baseDir }, params, trainer);
   const padId = start.config.padTokenId ?? start.tokenizer.eosId ?? 0;
   const bar = env.progress(`train ${String(p["stage"])}`, plan.total, "steps");
   const curve: [number, number][] = [];
+  const resumed = await ckpt.resume();
+  let step = resumed?.step ?? 0;
+  let tokensSeen = resumed?.tokensSeen ?? 0;
+  for (const r of resumed?.history ?? []) if (typeof r["loss"] === "number" && typeof r["step"] === "number") curve.push([r["step"], r["loss"]]);
+  if (resumed) bar.tick(step);
   const t0 = performance.now();
-  let tokensSeen = 0;
-  let step = 0;
-  for (let epoch = 0; step < plan.total && !env.stopRequested(); epoch++) {
+  const resumedTokens = tokensSeen;
+  let lastLr: number | null = null;
+  const stepContext = (epochFloat: number) => ({ epoch: epochFloat, total: plan.total, epochs: plan.epochs, microBatch: plan.microBatch, lastLr, tokensSeen });
+  let epochAt = 0;
+  for (let epoch = 0; step < plan.total; epoch++) {
     const windows = epochWindows(rows, plan.microBatch, plan.gradAccum, padId, seed, epoch);
     const perEpoch = windows.length;
-    for (const w of windows) {
-      if (step >= plan.total || env.stopRequested()) break;
+    for (const [i, w] of windows.entries()) {
+      if (step >= plan.total) break;
+      if (epoch * perEpoch + i < step) continue; // done before the checkpoint this run resumed from
+      if (env.stopRequested()) throw new Interrupted(await ckpt.save(step, stepContext(epochAt)));
       const log = trainer.step(w);
       step = log.step;
+      lastLr = log.lr;
       tokensSeen += log.tokens;
-      const tps = tokensSeen / ((performance.now() - t0) / 1000);
+      epochAt = step / perEpoch;
+      const tps = (tokensSeen - resumedTokens) / ((performance.now() - t0) / 1000);
       curve.push([step, log.loss]);
-      env.metric({ node: node.id, stage: p["stage"], step, epoch: step / perEpoch, loss: log.loss, learning_rate: log.lr, grad_norm: log.gradNorm, tokens_per_second: tps });
+      ckpt.metric({ node: node.id, stage: p["stage"], step, epoch: epochAt, loss: log.loss, learning_rate: log.lr, grad_norm: log.gradNorm, tokens_per_second: tps });
       bar.tick(1, { loss: log.loss, lr: log.lr, "tok/s": Math.round(tps) });
       if (!Number.isFinite(log.loss)) throw new ExecError("T7108", `${node.id}: loss became ${log.loss} at step ${step}`, "lower `lr`, or check the data for empty completions");
+      await ckpt.afterStep(step, plan.total, stepContext(epochAt));
     }
   }
+  await ckpt.save(step, stepContext(epochAt));
   let evalLossValue: number | null = null;
   if (validation && validation.examples.length > 0) {
     const r = evalLoss(built.model, evalBatches(validation.examples, plan.microBatch, padId));
     evalLossValue = r.loss;
-    env.metric({ node: node.id, stage: p["stage"], step, eval_loss: r.loss });
+    ckpt.metric({ node: node.id, stage: p["stage"], step, eval_loss: r.loss });
   }
   const last = curve.length > 0 ? curve[curve.length - 1]![1] : Number.NaN;
   bar.done(`loss ${curve[0]?.[1].toFixed(4)} → ${last.toFixed(4)}${evalLossValue !== null ? `, eval_loss ${evalLossValue.toFixed(4)}` : ""}`);
@@ -137,22 +154,8 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
     adapterParams: adapter as unknown as Record<string, unknown> | null,
     standsInFor: start.standsInFor,
   };
-  await writeCheckpoint(env, node, result, step, curve, evalLossValue);
   const series = [{ label: "training loss", color: "#1f77b4", points: curve }];
   if (evalLossValue !== null) series.push({ label: "validation loss", color: "#d62728", points: [[step, evalLossValue]] });
   await writeFileAtomic(join(env.runDir, "plots", `${stage}-loss.svg`), lossCurveSvg(`${stage}: loss per optimizer step`, series));
   return { model: result };
 };
-
-/** `checkpoints/<stage>/checkpoint-<step>/`: the adapter (PEFT layout) and trainer_state.json as HF Trainer writes them. */
-async function writeCheckpoint(env: ExecEnv, node: GraphNode, m: ModelValue, step: number, curve: [number, number][], evalLossValue: number | null): Promise<void> {
-  const dir = join(env.runDir, "checkpoints", m.name, `checkpoint-${step}`);
-  if (m.adapter) await writePeftAdapter(dir, m.adapter.toPeftAdapter(m.standsInFor ?? m.baseDir));
-  const state = {
-    global_step: step,
-    max_steps: step,
-    log_history: [...curve.map(([s, loss]) => ({ step: s, loss })), ...(evalLossValue !== null ? [{ step, eval_loss: evalLossValue }] : [])],
-    tune: { node: node.id, hash: node.hash },
-  };
-  await writeFileAtomic(join(dir, "trainer_state.json"), JSON.stringify(state, null, 2) + "\n");
-}
