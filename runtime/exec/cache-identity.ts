@@ -2,12 +2,15 @@
 // A node's content hash covers its op, parameters and inputs' hashes, but not
 // the bytes behind a path: editing data/alpaca.json or replacing a model's
 // weights must miss. load_data is keyed by its data file (the `smoke` file
-// under --smoke, resolved as the op resolves it), load_model by its model
+// under --smoke, resolved as the op resolves it) or by the commit its hub
+// dataset's revision resolves to (the same answer the op gets: the resolver
+// remembers it for the process), load_model by its model
 // directory's files (a hub snapshot by its commit). Both ops resolve paths the
 // same way their handlers do, so the key names exactly what the node reads.
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { GraphNode } from "../../compiler/graph.js";
+import { hubRequestOf, resolveHubCommit } from "../data/hub/index.js";
 import { fileIdentity, type Identity } from "../store/index.js";
 import { hubSnapshot, TINY_MODEL_DIR } from "./ops/model.js";
 import { resolveRecipePath } from "./paths.js";
@@ -74,8 +77,12 @@ export function modelSource(node: GraphNode, ctx: IdentityContext): { dir: strin
 export async function nodeIdentities(node: GraphNode, ctx: IdentityContext, memo: IdentityMemo): Promise<Record<string, Identity>> {
   if (node.op === "load_data") {
     const file = dataPath(node, ctx);
-    if (file === null) throw new Error(`${node.id} reads the hub dataset ${String(node.params["hub"])}, which this build cannot identify`);
-    return { data: await memo.file(file) };
+    if (file !== null) return { data: await memo.file(file) };
+    const hub = hubRequestOf(node.params);
+    if (!hub || ctx.smoke) throw new Error(`${node.id} reads the hub dataset ${String(node.params["hub"])}, which a smoke run does not download`);
+    // config and split are node params (in node.hash); the identity pins what the revision meant.
+    const { commit } = await resolveHubCommit(hub);
+    return { data: { kind: "hub", type: "dataset", repo: hub.id, config: hub.config ?? null, split: hub.split, revision: hub.revision, commit } };
   }
   if (node.op === "load_model") {
     const src = modelSource(node, ctx);

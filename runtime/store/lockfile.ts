@@ -19,12 +19,23 @@ export const LOCKFILE_VERSION = 1;
 /** How one input a node reads was resolved. Known kinds are checked; other kinds pass through. */
 export type Identity =
   | { readonly kind: "file"; readonly path: string; readonly sha256: string; readonly size: number }
-  | { readonly kind: "hub"; readonly type: "model" | "dataset"; readonly repo: string; readonly revision: string; readonly commit: string }
+  | {
+      readonly kind: "hub";
+      readonly type: "model" | "dataset";
+      readonly repo: string;
+      /** Datasets: the configuration (null for the default one) and split read. */
+      readonly config?: string | null;
+      readonly split?: string;
+      readonly revision: string;
+      readonly commit: string;
+    }
   | { readonly kind: "hash"; readonly what: string; readonly sha256: string };
 
 export interface LockNode {
   readonly hash: string;
   readonly identities: Readonly<Record<string, Identity>>;
+  /** Digests of derived data artifacts by output port (`rows:<sha256>`, `tokens:<sha256>`), when the node ran. */
+  readonly outputs?: Readonly<Record<string, string>>;
 }
 
 export interface TuneLock {
@@ -41,7 +52,7 @@ export interface TuneLock {
 
 const identitySchema = z.union([
   z.object({ kind: z.literal("file"), path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() }),
-  z.object({ kind: z.literal("hub"), type: z.enum(["model", "dataset"]), repo: z.string(), revision: z.string(), commit: z.string() }),
+  z.object({ kind: z.literal("hub"), type: z.enum(["model", "dataset"]), repo: z.string(), config: z.string().nullable().optional(), split: z.string().optional(), revision: z.string(), commit: z.string() }),
   z.object({ kind: z.literal("hash"), what: z.string(), sha256: z.string() }),
 ]);
 
@@ -51,7 +62,7 @@ const lockSchema = z.looseObject({
   tune: z.string(),
   graph: z.string(),
   seed: z.number(),
-  nodes: z.record(z.string(), z.object({ hash: z.string(), identities: z.record(z.string(), identitySchema) })),
+  nodes: z.record(z.string(), z.object({ hash: z.string(), identities: z.record(z.string(), identitySchema), outputs: z.record(z.string(), z.string()).optional() })),
   packages: z.unknown().optional(),
 });
 
@@ -166,7 +177,7 @@ export function identitySalt(identities: Readonly<Record<string, Identity>>): Re
   const out: Record<string, string> = {};
   for (const [name, id] of Object.entries(identities)) {
     if (id.kind === "file") out[name] = `file:${id.sha256}:${id.size}`;
-    else if (id.kind === "hub") out[name] = `hub:${id.type}:${id.repo}@${id.commit}`;
+    else if (id.kind === "hub") out[name] = `hub:${id.type}:${id.repo}@${id.commit}${id.split !== undefined ? `:${id.config ?? ""}/${id.split}` : ""}`;
     else out[name] = `hash:${id.what}:${id.sha256}`;
   }
   return out;

@@ -3,7 +3,8 @@
 // runtime/data); counts of what each step kept or dropped go to the log and
 // metrics so a user sees exactly what the model will be trained on.
 import type { GraphNode } from "../../../compiler/graph.js";
-import { openSource, type FieldSpec, type FieldType } from "../../data/index.js";
+import type { FieldSpec, FieldType } from "../../data/index.js";
+import { hubRequestOf, openHubFiles, resolveHubDataset } from "../../data/hub/index.js";
 import { collect, fromArray, type Row } from "../../data/row.js";
 import { filter } from "../../data/ops/filter.js";
 import { dedupExact } from "../../data/ops/dedup.js";
@@ -58,14 +59,24 @@ const loadData: OpHandler = async (node, _inputs, env) => {
     if (!path) env.substitute(node.id, `reads ${p["smoke"]} instead of the hub dataset ${String(p["hub"])}`);
     path = p["smoke"];
   }
-  if (!path) {
+  // A local file, or the shards of a hub split (downloaded into the HF cache, or found there offline).
+  let files: string[];
+  let from: string;
+  const hub = path ? null : hubRequestOf(p);
+  if (path) {
+    files = [resolveRecipePath(env, path, "data file")];
+    from = path;
+  } else if (hub && !env.smoke) {
+    const got = await resolveHubDataset({ ...hub, log: (line) => env.log(`${node.id}: ${line}`) });
+    files = got.files;
+    from = `${hub.id}@${got.commit.slice(0, 12)} (${got.repoPaths.join(", ")})`;
+  } else {
     throw new NotExecutable(
-      `dataset ${String(p["hub"])} is on the Hugging Face Hub, and hub downloads are not available in this build`,
-      "download it and point the dataset at the file with `path = \"…\"`, or give it `smoke = \"…\"` and run with --smoke",
+      `dataset ${String(p["hub"])} is on the Hugging Face Hub, and a smoke run does not download it`,
+      "give the dataset `smoke = \"…\"` (a small local stand-in), or run without --smoke to download it",
     );
   }
-  const file = resolveRecipePath(env, path, "data file");
-  const opened = await openSource(file, { schema: schemaOf(node), onBadRows: p["on_bad_rows"] === "skip" ? "skip" : "fail" });
+  const opened = await openHubFiles(files, { schema: schemaOf(node), onBadRows: p["on_bad_rows"] === "skip" ? "skip" : "fail" });
   let rows = await collect(opened.rows);
   const skipped = opened.badRows.skipped;
   if (skipped > 0) env.log(`${node.id}: skipped ${skipped} bad row(s) (on_bad_rows = skip)`);
@@ -74,7 +85,7 @@ const loadData: OpHandler = async (node, _inputs, env) => {
     rows = await capRows(rows, env.smoke.rows, env.seed);
   }
   env.metric({ node: node.id, rows: rows.length, skipped_rows: skipped });
-  env.log(`${node.id}: ${rows.length} rows from ${path}`);
+  env.log(`${node.id}: ${rows.length} rows from ${from}`);
   return { rows: rowsValue(rows) };
 };
 
