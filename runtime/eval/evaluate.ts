@@ -6,7 +6,7 @@
 // Every task keeps its own sampler generator seeded with fewshotSeed (1234), advancing across its docs.
 
 import { aggregateGroup } from "./aggregate.js";
-import { cachedGenerate, cachedLoglikelihood, type RequestCache } from "./cache.js";
+import { cachedGenerate, cachedLoglikelihood, type CachedCallOptions, type RequestCache, type RequestStats } from "./cache.js";
 import { groupMembers, loadRegistry, tasksWithTag, type TaskRegistry } from "./registry.js";
 import { buildRequests, cutAtStops, type DocRequests } from "./requests.js";
 import { aggregateDocs, scoreGenerationDoc, scoreLoglikelihoodDoc, type DocValues } from "./score.js";
@@ -21,7 +21,12 @@ export interface EvaluateOptions {
   limit?: number | null | Record<string, number>;
   fewshotSeed?: number;
   systemInstruction?: string;
+  /** Answers of earlier runs, keyed by model id, task name and version, and request (cache.ts). */
   cache?: RequestCache;
+  /** The model as results name it (default `model.id`, an identity hash for in-process models). */
+  modelName?: string;
+  /** Counts requests and how many the cache answered, over every task this call runs. */
+  requestStats?: RequestStats;
   batchSize?: number;
   /** 0 disables stderr (the harness's bootstrap_iters=0); any positive value keeps closed-form stderr. */
   bootstrapIters?: number;
@@ -51,9 +56,13 @@ function shotsFor(task: LoadedTask, opts: EvaluateOptions): number {
   return task.config.num_fewshot ?? 0;
 }
 
+function callOptions(task: LoadedTask, opts: EvaluateOptions): CachedCallOptions {
+  return { batchSize: opts.batchSize, scope: { task: task.name, version: task.config.metadata?.version ?? null }, stats: opts.requestStats };
+}
+
 async function runLoglikelihood(model: EvalModel, task: LoadedTask, reqs: DocRequests[], opts: EvaluateOptions) {
   const flat = reqs.flatMap((r) => r.loglikelihood);
-  const res = await cachedLoglikelihood(model, flat, opts.cache, opts.batchSize);
+  const res = await cachedLoglikelihood(model, flat, opts.cache, callOptions(task, opts));
   let at = 0;
   return reqs.map((r) => {
     const mine = res.slice(at, (at += r.loglikelihood.length));
@@ -63,7 +72,7 @@ async function runLoglikelihood(model: EvalModel, task: LoadedTask, reqs: DocReq
 
 async function runGeneration(model: EvalModel, task: LoadedTask, reqs: DocRequests[], opts: EvaluateOptions) {
   const gens = reqs.map((r) => r.generate!);
-  const raw = await cachedGenerate(model, gens, opts.cache, opts.batchSize);
+  const raw = await cachedGenerate(model, gens, opts.cache, callOptions(task, opts));
   return reqs.map((r, i) => {
     const text = cutAtStops(raw[i], gens[i].until);
     const { values, filtered } = scoreGenerationDoc(task, r, text);
@@ -154,7 +163,7 @@ export async function evaluate(model: EvalModel, names: string[], opts: Evaluate
 
   for (const name of names) await visit(name, 0);
   return {
-    model: model.id,
+    model: opts.modelName ?? model.id,
     results: listing,
     config: { limit: opts.limit ?? null, fewshotSeed: opts.fewshotSeed ?? 1234, numFewshot: opts.numFewshot },
   };

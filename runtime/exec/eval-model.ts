@@ -3,10 +3,20 @@
 // split at len(encode(context))) and greedy generation with stop strings.
 // When the model was trained with a template, the context is wrapped in that
 // template's prompt part first (the recipe's template travels with the model).
+// Log-likelihood requests are scored in batches (sorted by length, same-input
+// requests sharing a row: runtime/model/logprobs.ts).
+//
+// `id` keys the request cache (runtime/eval/cache.ts), so it names everything
+// that decides an answer: the weights actually used (eval-identity.ts, never
+// the stage name: two models must never share answers), the template, the
+// generation settings and the backend.
+import * as tf from "@tensorflow/tfjs";
 import { compileTemplate, renderRow } from "../data/template.js";
-import { continuationLogProb } from "../model/logprobs.js";
+import { batchContinuationLogProbs, type ContinuationRequest } from "../model/logprobs.js";
 import { generate } from "../model/generate.js";
+import { sha256Hex, stableJson } from "../store/fsx.js";
 import type { EvalModel, GenerateRequest, LoglikelihoodRequest, LoglikelihoodResult } from "../eval/types.js";
+import { memoryIdentity } from "./eval-identity.js";
 import type { ModelValue } from "./types.js";
 
 export interface EvalTemplate {
@@ -14,21 +24,45 @@ export interface EvalTemplate {
   prompt: string;
 }
 
+/** Bump when tokenization or scoring here changes what a request returns: cached answers then miss. */
+export const EVAL_MODEL_VERSION = 1;
+
+export interface EvalModelOptions {
+  /** Identity of the weights (evalModelIdentity in eval-identity.ts); default: hashed from the tensors in memory. */
+  weightsIdentity?: string;
+  /** Rows per forward when scoring log-likelihoods (default 8: BENCHMARKS.md, eval log-likelihood). */
+  batchSize?: number;
+}
+
 export class InProcessEvalModel implements EvalModel {
-  readonly id: string;
   private readonly wrap: ((context: string) => string) | null;
+  private cachedId: string | null = null;
 
   constructor(
     private readonly m: ModelValue,
-    template: EvalTemplate | null,
+    private readonly template: EvalTemplate | null,
     /** Smoke runs cap generation length (tasks such as IFEval ask for 1,280 new tokens). */
     private readonly maxNewTokensCap: number | null = null,
+    private readonly opts: EvalModelOptions = {},
   ) {
-    this.id = m.name;
     if (template) {
       const ct = compileTemplate({ name: template.name, kind: "fields", prompt: template.prompt, completion: "", appendEos: false });
       this.wrap = (context) => renderRow(ct, { values: { instruction: context, input: "", prompt: context }, origin: { file: "eval", format: "memory", row: 0 } }).prompt;
     } else this.wrap = null;
+  }
+
+  /** Computed on first use: hashing the weights in memory costs a pass over them. */
+  get id(): string {
+    this.cachedId ??= sha256Hex(
+      stableJson({
+        version: EVAL_MODEL_VERSION,
+        weights: this.opts.weightsIdentity ?? memoryIdentity(this.m),
+        template: this.template ? { name: this.template.name, prompt: this.template.prompt } : null,
+        generation: { temperature: 0, maxNewTokensCap: this.maxNewTokensCap },
+        backend: tf.getBackend(),
+      }),
+    );
+    return this.cachedId;
   }
 
   /** The model's context window (config max_position_embeddings), as the harness's max_length. */
@@ -48,20 +82,24 @@ export class InProcessEvalModel implements EvalModel {
     return bos !== null && ids[0] === bos ? ids : [...this.prefix(), ...ids];
   }
 
+  /**
+   * A request as the harness tokenizes it: encode(context + continuation) split at len(encode(context)), BOS
+   * (else EOS) before the context, and only the last max_length + 1 tokens kept (HFLM._loglikelihood_tokens).
+   */
+  tokenizeRequest(r: LoglikelihoodRequest): ContinuationRequest {
+    const ctxText = this.wrap ? this.wrap(r.context) : r.context;
+    const whole = this.m.tokenizer.encode(ctxText + r.continuation);
+    const ctx = ctxText === "" ? [] : this.m.tokenizer.encode(ctxText);
+    const cont = whole.slice(ctx.length);
+    const bos = this.m.tokenizer.bosId;
+    const context = ctx[0] === bos && bos !== null ? ctx : [...this.prefix(), ...ctx];
+    const keep = Math.max(1, this.maxLength + 1 - cont.length);
+    return { context: context.slice(-keep), continuation: cont };
+  }
+
   async loglikelihood(reqs: LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
-    return reqs.map((r) => {
-      const ctxText = this.wrap ? this.wrap(r.context) : r.context;
-      const whole = this.m.tokenizer.encode(ctxText + r.continuation);
-      const ctx = ctxText === "" ? [] : this.m.tokenizer.encode(ctxText);
-      const cont = whole.slice(ctx.length);
-      const bos = this.m.tokenizer.bosId;
-      const context = ctx[0] === bos && bos !== null ? ctx : [...this.prefix(), ...ctx];
-      if (cont.length === 0) return { logprob: 0, isGreedy: true };
-      // The harness keeps the last max_length + 1 tokens of context + continuation (HFLM._loglikelihood_tokens).
-      const keep = Math.max(1, this.maxLength + 1 - cont.length);
-      const r2 = continuationLogProb(this.m.model, context.slice(-keep), cont);
-      return { logprob: r2.sum, isGreedy: r2.isGreedy };
-    });
+    const scores = batchContinuationLogProbs(this.m.model, reqs.map((r) => this.tokenizeRequest(r)), { batchSize: this.opts.batchSize ?? 8 });
+    return scores.map((s) => ({ logprob: s.sum, isGreedy: s.isGreedy }));
   }
 
   async generate(reqs: GenerateRequest[]): Promise<string[]> {

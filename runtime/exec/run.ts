@@ -6,7 +6,7 @@ import { basename, dirname, join } from "node:path";
 import type { Graph } from "../../compiler/graph.js";
 import { TUNE_VERSION } from "../../compiler/version.js";
 import { createProgress, formatDuration, type ProgressSink } from "./progress.js";
-import { executeGraph, type NodeOutcome, type ScheduleHooks } from "./scheduler.js";
+import { executeGraph, type NodeCache, type NodeOutcome, type ScheduleHooks } from "./scheduler.js";
 import { DATA_OPS } from "./ops/data.js";
 import { tokenizeOp } from "./ops/tokenize.js";
 import { loadModelOp } from "./ops/model.js";
@@ -18,10 +18,10 @@ import { generateOp, responseLengthOp } from "./ops/generate.js";
 import { judgeOp, scoreOp, winRateOp } from "./ops/judge.js";
 import { loadTinyModel } from "./ops/model.js";
 import { createNodeCache } from "./cache.js";
-import { IdentityMemo, nodeIdentities } from "./cache-identity.js";
-import { buildLock, createRun, openRun, type Identity } from "../store/index.js";
+import { graphLock, outputDifference } from "./lock.js";
+import { createRun, openRun, type TuneLock } from "../store/index.js";
 import type { JsonValue } from "../store/fsx.js";
-import type { ExecEnv, ExecTokenizer, ModelValue, OpHandler, SmokeLimits, Substitution, Value } from "./types.js";
+import { ExecError, type ExecEnv, type ExecTokenizer, type ModelValue, type OpHandler, type SmokeLimits, type Substitution, type Value } from "./types.js";
 
 
 export const SMOKE_LIMITS: SmokeLimits = { rows: 200, steps: 12, evalDocs: 20, cutoff: 256, maxNewTokens: 32 };
@@ -48,6 +48,8 @@ export interface RunOptions {
   resume?: string;
   /** A changed recipe resumed with --allow-changes: this new run continues from that run's checkpoints. */
   continueFrom?: string;
+  /** `--frozen`: the lock the run must reproduce; a data node whose rows or tokens differ from it fails (T9203). */
+  frozen?: TuneLock;
   /** Backend and device that actually ran, for env.json. */
   backend?: Record<string, JsonValue>;
   now?: () => Date;
@@ -109,6 +111,7 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
     runDir,
     smoke: o.smoke ? SMOKE_LIMITS : null,
     seed: o.graph.seed,
+    cache: o.cache === true,
     log(line) {
       run.log(line);
       o.out.write(line + "\n");
@@ -132,6 +135,12 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
   const handlers: Record<string, OpHandler> = { ...BASE_HANDLERS, ...o.handlers };
   if (o.resume) env.log(`resuming run ${run.id} (resume ${run.status.resumes})`);
   if (o.continueFrom) env.log(`continuing from ${o.continueFrom} (recipe changed; unaffected nodes and checkpoints are reused)`);
+  if (o.frozen) {
+    const locked = o.frozen;
+    for (const [op, h] of Object.entries(handlers)) {
+      handlers[op] = async (node, inputs, e) => checkFrozen(locked, node.id, await h(node, inputs, e));
+    }
+  }
   const loadModel = handlers["load_model"]!;
   handlers["load_model"] = async (node, inputs, e) => {
     const out = await loadModel(node, inputs, e);
@@ -140,9 +149,15 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
     return out;
   };
   const t0 = Date.now();
+  let cache: NodeCache | undefined = o.hooks?.cache ?? (o.cache ? createNodeCache({ smoke: env.smoke, env, metricsOf: (id) => metricsByNode.get(id) ?? [] }) : undefined);
+  if (cache && o.frozen) {
+    const inner = cache;
+    const locked = o.frozen;
+    cache = { get: async (node) => { const v = await inner.get(node); return v ? checkFrozen(locked, node.id, v) : v; }, put: (node, v) => inner.put(node, v) };
+  }
   const result = await executeGraph(o.graph, handlers, env, {
     ...o.hooks,
-    cache: o.hooks?.cache ?? (o.cache ? createNodeCache({ smoke: env.smoke, env, metricsOf: (id) => metricsByNode.get(id) ?? [] }) : undefined),
+    cache,
     onStart: (node, i, n) => {
       // Resuming: every node logs its metrics again (a cache hit replays them, a training node replays those of
       // its checkpoint), so its lines from the interrupted attempt go and metrics.jsonl ends up as an
@@ -175,7 +190,7 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
     substitutions,
   };
   run.writeSummary(JSON.parse(JSON.stringify(summary)) as Record<string, JsonValue>);
-  run.writeTuneLock(await lockFor(o, env));
+  run.writeTuneLock(await graphLock({ graph: o.graph, recipeText: o.recipeText, ctx: { recipeDir: env.recipeDir, packageRoot: env.packageRoot, smoke: env.smoke }, values: result.values }));
   run.finish(status, failed[0] ? `${failed[0].id}: ${failed[0].reason ?? ""}` : null);
   o.out.write(`\n${summary.status} in ${formatDuration(summary.duration_ms)}: ${result.outcomes.filter((x) => x.state === "done").length} nodes ran, ${result.outcomes.filter((x) => x.state === "cached").length} cached, ${skipped.length} not executed, ${blocked.length} blocked, ${failed.length} failed\n`);
   if (skipped.length > 0) o.out.write(`not executed: ${skipped.map((x) => x.id).join(", ")}\n`);
@@ -185,20 +200,6 @@ export async function runGraph(o: RunOptions): Promise<RunSummary> {
   return { runDir, outcomes: result.outcomes, substitutions, values: result.values, ok: failed.length === 0 && !result.stopped, stopped: result.stopped };
 }
 
-/** tune.lock: every node's hash and the identities (file sha256, hub commit) of what it read. */
-async function lockFor(o: RunOptions, env: ExecEnv) {
-  const memo = new IdentityMemo();
-  const identities: Record<string, Record<string, Identity>> = {};
-  for (const node of o.graph.nodes) {
-    try {
-      identities[node.id] = await nodeIdentities(node, { recipeDir: env.recipeDir, packageRoot: env.packageRoot, smoke: env.smoke }, memo);
-    } catch {
-      identities[node.id] = {};
-    }
-  }
-  return buildLock({ recipeName: o.graph.recipe, recipeText: o.recipeText, tuneVersion: TUNE_VERSION, graph: o.graph, identities });
-}
-
 /** The numbers `tune runs` shows: each stage's last training loss and eval loss, each eval's headline value. */
 function noteHeadline(headline: Record<string, number>, r: Record<string, unknown>): void {
   const num = (k: string) => (typeof r[k] === "number" && Number.isFinite(r[k]) ? (r[k] as number) : null);
@@ -206,4 +207,11 @@ function noteHeadline(headline: Record<string, number>, r: Record<string, unknow
   if (stage && num("loss") !== null) headline[`${stage}.loss`] = num("loss")!;
   if (stage && num("eval_loss") !== null) headline[`${stage}.eval_loss`] = num("eval_loss")!;
   if (typeof r["task"] === "string" && typeof r["model"] === "string" && num("value") !== null) headline[`${r["task"]}@${r["model"]}`] = num("value")!;
+}
+
+/** --frozen: a node's rows/tokens must have the digests the lock recorded. */
+function checkFrozen(locked: TuneLock, nodeId: string, outputs: Record<string, Value>): Record<string, Value> {
+  const diff = outputDifference(locked, nodeId, outputs);
+  if (diff) throw new ExecError("T9203", `--frozen: ${diff}`, "the data resolved differently than when the lock was written (a changed file, filter, seed or tune version); run `tune lock <recipe>` to accept it");
+  return outputs;
 }

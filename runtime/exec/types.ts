@@ -86,6 +86,8 @@ export interface ExecEnv {
   readonly runDir: string;
   readonly smoke: SmokeLimits | null;
   readonly seed: number;
+  /** RunOptions.cache: false under `--no-cache` (ops then neither read nor write $TUNE_CACHE, eval requests included). */
+  readonly cache?: boolean;
   log(line: string): void;
   metric(record: Record<string, unknown>): void;
   progress(label: string, total: number, unit: string): Progress;
