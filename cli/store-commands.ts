@@ -3,8 +3,8 @@
 // in-process; `registerStoreCommands` wires them into commander. Errors print as `error[T9xxx]` + help and exit 2,
 // never as a stack trace (codes are defined in runtime/store/errors.ts).
 import type { Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import {
   asStoreError,
   CacheStore,
@@ -43,6 +43,20 @@ async function guarded(io: Io, body: () => Promise<number> | number): Promise<nu
 
 const cacheOf = (opts: StoreCommandOptions): CacheStore => new CacheStore({ root: opts.cacheRoot });
 
+/** Where runtime/exec/eval-request-cache.ts keeps one JSONL file of eval requests per model identity. */
+const EVAL_REQUESTS = "eval-requests";
+
+function evalRequestFiles(root: string): { path: string; bytes: number; mtimeMs: number }[] {
+  const dir = join(root, EVAL_REQUESTS);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".jsonl"))
+    .map((f) => {
+      const st = statSync(join(dir, f));
+      return { path: join(dir, f), bytes: st.size, mtimeMs: st.mtimeMs };
+    });
+}
+
 // ---- tune cache
 
 export function cacheLsCommand(opts: StoreCommandOptions & { json?: boolean }, io: Io): Promise<number> {
@@ -53,8 +67,10 @@ export function cacheLsCommand(opts: StoreCommandOptions & { json?: boolean }, i
       io.out(JSON.stringify(entries.map((e) => ({ ...e, lastUsed: e.lastUsed.toISOString() })), null, 2) + "\n");
       return 0;
     }
+    const requests = evalRequestFiles(cache.root);
+    const requestLine = requests.length > 0 ? `eval request caches: ${requests.length} model(s), ${formatBytes(requests.reduce((n, f) => n + f.bytes, 0))} in ${join(cache.root, EVAL_REQUESTS)}\n` : "";
     if (entries.length === 0) {
-      io.out(`cache is empty (${cache.root})\n`);
+      io.out(`cache is empty (${cache.root})\n${requestLine}`);
       return 0;
     }
     const now = opts.now ?? new Date();
@@ -62,6 +78,7 @@ export function cacheLsCommand(opts: StoreCommandOptions & { json?: boolean }, i
     io.out(table(["KEY", "SIZE", "USED", "OP", "NODE", "RECIPE"], rows, [false, true]));
     const total = entries.reduce((s, e) => s + e.bytes, 0);
     io.out(`${entries.length} entr${entries.length === 1 ? "y" : "ies"}, ${formatBytes(total)} in ${cache.root}\n`);
+    io.out(requestLine);
     return 0;
   });
 }
@@ -76,6 +93,16 @@ export function cacheGcCommand(opts: StoreCommandOptions & { budget?: string; dr
     if (report.scratchBytes > 0) io.out(` and ${formatBytes(report.scratchBytes)} of temp/quarantined data`);
     io.out(`; kept ${report.keptEntries} (${formatBytes(report.keptBytes)})`);
     io.out(opts.budget === undefined ? "; no --budget given, so no entry was evicted\n" : ` within a budget of ${formatBytes(budgetBytes)}\n`);
+    // Per-model eval request caches count against the same budget; the least recently written go first.
+    if (opts.budget !== undefined) {
+      let over = report.keptBytes + evalRequestFiles(cacheOf(opts).root).reduce((n, f) => n + f.bytes, 0) - budgetBytes;
+      for (const f of evalRequestFiles(cacheOf(opts).root).sort((a, b) => a.mtimeMs - b.mtimeMs)) {
+        if (over <= 0) break;
+        if (!opts.dryRun) rmSync(f.path, { force: true });
+        io.out(`${verb} eval request cache ${basename(f.path)}  ${formatBytes(f.bytes)}\n`);
+        over -= f.bytes;
+      }
+    }
     return 0;
   });
 }

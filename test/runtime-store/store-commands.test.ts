@@ -1,7 +1,7 @@
 // `tune cache …` and `tune runs …` called in-process on real cache and run directories, plus the commander
 // wiring. Errors must print `error[T9xxx]` with a help line, exit 2 and show no stack trace.
 import { createHash } from "node:crypto";
-import { utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -89,6 +89,26 @@ describe("tune cache", () => {
     const ls = capture();
     await cacheLsCommand({ cacheRoot: root }, ls);
     expect(ls.out_()).toBe(`cache is empty (${root})\n`);
+  });
+
+  it("counts per-model eval request caches in ls and evicts the oldest under a gc budget", async () => {
+    const r = tempDir("cache-eval");
+    const cache = new CacheStore({ root: r });
+    await cache.put(hashes[0]!, (dir) => writeFile(join(dir, "x.bin"), gen("e", 1000)), { op: "filter", nodeId: "filter:x", recipe: "q" });
+    mkdirSync(join(r, "eval-requests"));
+    const old = join(r, "eval-requests", "aaa.jsonl");
+    const fresh = join(r, "eval-requests", "bbb.jsonl");
+    writeFileSync(old, "x".repeat(3000));
+    writeFileSync(fresh, "y".repeat(2000));
+    utimesSync(old, now.getTime() / 1000 - 3600, now.getTime() / 1000 - 3600);
+    const ls = capture();
+    await cacheLsCommand({ cacheRoot: r, now }, ls);
+    expect(ls.out_()).toContain(`eval request caches: 2 model(s), 5.00 kB in ${join(r, "eval-requests")}\n`);
+    const io = capture();
+    expect(await cacheGcCommand({ cacheRoot: r, budget: "4kB" }, io)).toBe(0);
+    expect(io.out_()).toContain("removed eval request cache aaa.jsonl  3.00 kB\n");
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
   });
 
   it("a bad --budget is a T9006 error with a hint, exit 2", async () => {
