@@ -46,6 +46,7 @@ out.append(task("gsm8k", "generate_until", ["exact_match"], 1319, 7473, "train",
 out.append(task("ifeval", "generate_until", ["prompt_level_strict_acc", "inst_level_strict_acc", "prompt_level_loose_acc", "inst_level_loose_acc"],
                 541, 0, None, "google/IFEval", version=4))
 out.append(task("eq_bench", "generate_until", ["eqbench", "percent_parseable"], 171, 0, None, "pbevan11/EQ-Bench", version=2.1))
+out.append(task("alpaca_heldout", "loglikelihood", ["acc"], 464, 463, "same", None))
 AGI = {"aqua_rat": 254, "logiqa_en": 651, "lsat_ar": 230, "lsat_lr": 510, "lsat_rc": 269, "sat_en": 206,
        "sat_en_without_passage": 206, "sat_math": 220}
 for k, n in AGI.items():
