@@ -6,6 +6,7 @@ import { runRecipeCommand } from "./run.js";
 import { dataCommand } from "./data.js";
 import { registerRegistryCommands } from "./registry/commands.js";
 import { registerStoreCommands } from "./store-commands.js";
+import { lockCommand } from "./lock-commands.js";
 import { registerTorchCommands } from "./torch-commands.js";
 import { prepareDataForExport } from "./prepare.js";
 import { registerModelCommands } from "./model-commands.js";
@@ -70,12 +71,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--no-cache", "recompute every node; neither read nor write $TUNE_CACHE")
     .option("--resume [run]", "continue an interrupted run (default: the newest run of this recipe) from its last complete node and training checkpoint")
     .option("--allow-changes", "with --resume: if the recipe changed, start a new run reusing every unaffected node and checkpoint")
+    .option("--frozen", "fail unless every input (and every derived data digest) resolves as in the lockfile")
+    .option("--lockfile <file>", "lockfile for --frozen (default: the project's tune.lock; a run's runs/<id>/tune.lock reproduces it)")
+    .addOption(new Option("--executor <executor>", "where training runs: in process (tfjs) or an exported PyTorch project (torch)").choices(["tfjs", "torch"]).default("tfjs"))
+    .option("--python <path>", "Python interpreter for --executor torch", "python3")
     .option("--no-color", "plain output")
     .action(async (recipe: string, opts) =>
       setExit(
         await runRecipeCommand(
           recipe,
-          { dryRun: !!opts.dryRun, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, cache: opts.cache !== false, color: useColor(opts), resume: opts.resume as string | true | undefined, allowChanges: !!opts.allowChanges },
+          { dryRun: !!opts.dryRun, smoke: !!opts.smoke, device: opts.device, runsDir: opts.runsDir, cache: opts.cache !== false, color: useColor(opts), resume: opts.resume as string | true | undefined, allowChanges: !!opts.allowChanges, executor: opts.executor, python: opts.python, frozen: !!opts.frozen, lockfile: (opts.lockfile as string | undefined) ?? null },
           processIo,
         ),
       ),
@@ -102,6 +107,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--rows <n>", "examples to show per stage", "3")
     .option("--smoke", "read the smoke files and the tiny model's tokenizer (as tune run --smoke)")
     .action(async (recipe: string, opts) => setExit(await dataCommand(recipe, { stage: opts.stage ?? null, rows: Math.max(0, Number(opts.rows) || 0), smoke: !!opts.smoke }, processIo)));
+
+  program
+    .command("lock")
+    .description("pin what a recipe reads (file sha256, hub commits, node hashes) and the digest of every derived data artifact in tune.lock")
+    .argument("<recipe>", "recipe file")
+    .option("--smoke", "lock the smoke inputs (as tune run --smoke)")
+    .option("--no-data", "pin inputs only; do not run the data half for derived-data digests")
+    .option("--no-cache", "recompute the data half; neither read nor write $TUNE_CACHE")
+    .option("--lockfile <file>", "where to write (default: the project's tune.lock)")
+    .action(async (recipe: string, opts) =>
+      setExit(await lockCommand(recipe, { smoke: !!opts.smoke, data: opts.data !== false, cache: opts.cache !== false, lockfile: (opts.lockfile as string | undefined) ?? null }, processIo)),
+    );
 
   program
     .command("explain")

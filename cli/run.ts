@@ -7,6 +7,7 @@ import { planText } from "./plan.js";
 import { compileRecipe, type Io } from "./commands.js";
 import { packageRoot } from "./host.js";
 import { planResume, type ResumePlan } from "./resume.js";
+import { frozenLock } from "./lock-commands.js";
 
 export interface RunCliOptions {
   dryRun: boolean;
@@ -21,6 +22,14 @@ export interface RunCliOptions {
   allowChanges?: boolean;
   /** `tune eval`: only the evaluation and what it needs (trained stages come from the cache when unchanged). */
   evalOnly?: boolean;
+  /** `--executor torch`: train in an exported PyTorch project under the run directory (cli/torch-commands.ts). */
+  executor?: "tfjs" | "torch";
+  /** `--python PATH` for the torch executor (default python3). */
+  python?: string;
+  /** `--frozen`: refuse to run unless everything resolves as in the lockfile. */
+  frozen?: boolean;
+  /** `--lockfile F` (default: the project's tune.lock). */
+  lockfile?: string | null;
 }
 
 const DEVICES = ["auto", "wasm", "cpu", "tensorflow", "gpu"] as const;
@@ -33,6 +42,14 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
   if (opts.dryRun) {
     io.out("dry run: compiled and planned; nothing was executed\n");
     return 0;
+  }
+  if (opts.executor === "torch") {
+    if (opts.resume !== undefined || opts.evalOnly) {
+      io.err(`error: ${opts.evalOnly ? "tune eval" : "--resume"} is not available with --executor torch\n  = help: the exported project resumes itself: run \`bash launch.sh\` in <run dir>/torch again\n`);
+      return 2;
+    }
+    const { runTorchCommand } = await import("./torch-commands.js");
+    return runTorchCommand(path, c.graph, { python: opts.python ?? "python3", smoke: opts.smoke, runsDir: opts.runsDir }, io);
   }
   const device = DEVICES.find((d) => d === opts.device);
   if (!device) {
@@ -54,6 +71,11 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
     resume = planResume({ recipePath: path, recipeText, graph, runsDir: opts.runsDir, ref: opts.resume, allowChanges: !!opts.allowChanges, smoke: opts.smoke }, io);
     if (!resume) return 1;
   }
+  let frozen: Awaited<ReturnType<typeof frozenLock>> = null;
+  if (opts.frozen) {
+    frozen = await frozenLock(graph, path, recipeText, opts.smoke, opts.lockfile ?? null, io);
+    if (!frozen) return 1;
+  }
   const backend = await initBackend(device);
   io.out(`\nexecuting in process on ${JSON.stringify(backend)}${opts.smoke ? " (smoke: tiny stand-in model, subsampled data, capped steps)" : ""}\n`);
   // First Ctrl-C: finish the current step, save a checkpoint, stop (exit 130). Second: exit at once.
@@ -71,6 +93,7 @@ export async function runRecipeCommand(path: string, opts: RunCliOptions, io: Io
     recipeText,
     resume: resume?.kind === "same" ? resume.dir : undefined,
     continueFrom: resume?.kind === "changed" ? resume.from : undefined,
+    frozen: frozen ?? undefined,
     packageRoot: packageRoot(),
     runsDir: opts.runsDir,
     smoke: opts.smoke,

@@ -49,6 +49,16 @@ export interface EnvCheckOptions {
   requirements?: Partial<TorchRequirements>;
   graph?: Graph;
   timeoutMs?: number;
+  /**
+   * A CPU stand-in run (`tune run --executor torch --smoke`): without CUDA the programs train LoRA instead of
+   * QLoRA, torch AdamW instead of bitsandbytes' optimizers, one process instead of ZeRO/FSDP (train.py
+   * `device_fallbacks`), so a missing GPU, bitsandbytes or deepspeed is a warning, not an error.
+   */
+  cpuFallback?: boolean;
+}
+
+export interface EvaluateOptions {
+  cpuFallback?: boolean;
 }
 
 const MIN_PYTHON: [number, number] = [3, 9];
@@ -70,21 +80,24 @@ export async function checkTorchEnvironment(python: string, opts: EnvCheckOption
   let probe: EnvProbe;
   try {
     const r = await execa(python, ["-c", probeSource()], { timeout: opts.timeoutMs ?? 120_000, reject: false, stripFinalNewline: true });
-    if (r.failed && (r.exitCode === undefined || (r as { code?: string }).code === "ENOENT")) {
-      return failed(python, "T7601", `python interpreter \`${python}\` could not be started (${r.shortMessage ?? "not found"})`, "install Python 3.9+ or pass its path (e.g. --python /usr/bin/python3)");
-    }
     if (r.timedOut) return failed(python, "T7612", `the environment probe did not finish within ${(opts.timeoutMs ?? 120_000) / 1000} s`, "check that importing torch works: python -c 'import torch'");
+    if (r.failed && (r.exitCode === undefined || (r as { code?: string }).code === "ENOENT")) {
+      // Not execa's shortMessage: it quotes the whole command line, i.e. the probe's source.
+      const code = (r as { code?: string }).code;
+      const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "not executable" : (code ?? `killed by ${r.signal ?? "a signal"}`);
+      return failed(python, "T7601", `python interpreter \`${python}\` could not be started (${why})`, "install Python 3.9+ or pass its path (e.g. --python /usr/bin/python3)");
+    }
     if (r.exitCode !== 0) return failed(python, "T7601", `\`${python}\` exited with ${r.exitCode} running the environment probe: ${lastLine(String(r.stderr))}`, "check the interpreter runs: python3 -c 'print(1)'");
     probe = JSON.parse(String(r.stdout)) as EnvProbe;
   } catch (e) {
     return failed(python, "T7612", `the environment probe's output is not the expected JSON (${(e as Error).message})`, "run `bash launch.sh --check-env` in an exported project to see the raw probe");
   }
-  const findings = evaluateProbe(probe, needs);
+  const findings = evaluateProbe(probe, needs, { cpuFallback: opts.cpuFallback === true });
   return { ok: !findings.some((f) => f.severity === "error"), python, probe, findings, summary: summarize(probe) };
 }
 
 /** Findings for a probe against what the recipe needs (pure; tested with recorded probes). */
-export function evaluateProbe(p: EnvProbe, needs: TorchRequirements): EnvFinding[] {
+export function evaluateProbe(p: EnvProbe, needs: TorchRequirements, opts: EvaluateOptions = {}): EnvFinding[] {
   const out: EnvFinding[] = [];
   const err = (code: TorchCode, message: string, hint: string): void => void out.push({ code, severity: "error", message, hint });
   const warn = (code: TorchCode, message: string, hint: string): void => void out.push({ code, severity: "warning", message, hint });
@@ -96,12 +109,17 @@ export function evaluateProbe(p: EnvProbe, needs: TorchRequirements): EnvFinding
   if (needs.adapters && !pkg("peft").installed) err("T7605", "peft is not installed, and the recipe trains a LoRA/QLoRA adapter", `pip install peft==${PINNED.peft}`);
   if (!pkg("accelerate").installed) err("T7606", "accelerate is not installed (HF Trainer and the launch scripts need it)", `pip install accelerate==${PINNED.accelerate}`);
   const devices = p.cuda.devices.length;
+  // Without CUDA, a CPU stand-in run degrades QLoRA / ZeRO / FSDP instead of needing them (see EnvCheckOptions).
+  const degraded = opts.cpuFallback === true && !p.cuda.available;
   if (needs.gpus > 0 && !p.cuda.available) {
-    const hard = needs.quantize || needs.deepspeed || needs.fsdp;
-    (hard ? err : warn)("T7607", `no CUDA device is visible${p.cuda.error ? ` (${p.cuda.error})` : ""}; the recipe asks for ${needs.gpus} GPU(s)${hard ? ` and ${needs.quantize ? "4-bit quantization" : needs.deepspeed ? "DeepSpeed" : "FSDP"}, which need CUDA` : "; training would run on the CPU"}`, "check nvidia-smi and that torch is a CUDA build (torch.version.cuda)");
+    const needsCuda = needs.quantize ? "4-bit quantization" : needs.deepspeed ? "DeepSpeed" : needs.fsdp ? "FSDP" : null;
+    const hard = needsCuda !== null && !degraded;
+    const tail = needsCuda === null ? "; training would run on the CPU" : degraded ? `; this stand-in run trains on the CPU without ${needsCuda}` : ` and ${needsCuda}, which need CUDA`;
+    (hard ? err : warn)("T7607", `no CUDA device is visible${p.cuda.error ? ` (${p.cuda.error})` : ""}; the recipe asks for ${needs.gpus} GPU(s)${tail}`, "check nvidia-smi and that torch is a CUDA build (torch.version.cuda)");
   } else if (devices > 0 && devices < needs.gpus) {
     warn("T7608", `${devices} GPU(s) visible, the recipe asks for ${needs.gpus} per node; the global batch is kept by accumulating more micro-batches`, "set CUDA_VISIBLE_DEVICES or run on a node with more GPUs to match the recipe's throughput");
   }
+  if (degraded) return finishOptional(out, p, needs, warn);
   if (needs.quantize) {
     const b = pkg("bitsandbytes");
     if (!b.installed) err("T7609", "bitsandbytes is not installed, and the recipe quantizes the base model to 4 bits (QLoRA) or uses an 8-bit/paged optimizer", `pip install bitsandbytes==${PINNED.bitsandbytes}`);
@@ -112,8 +130,13 @@ export function evaluateProbe(p: EnvProbe, needs: TorchRequirements): EnvFinding
     if (!d.installed) err("T7610", `deepspeed is not installed, and the recipe asks for ZeRO-${needs.zero ?? 2}`, `pip install deepspeed==${PINNED.deepspeed} (needs a CUDA toolkit matching torch for its ops)`);
     else if (d.import_error) err("T7610", `deepspeed ${d.version ?? ""} is installed but does not import: ${d.import_error}`, "install a CUDA toolkit matching torch.version.cuda, or reinstall deepspeed");
   }
-  if (needs.evals && !pkg("lm_eval").installed) warn("T7611", "lm_eval is not installed: the recipe's eval tasks will be skipped by the torch programs", `pip install lm_eval==${PINNED.lm_eval}, or let tune's own engine evaluate`);
-  if (needs.flashAttention && p.cuda.available && !pkg("flash_attn").installed) warn("T7613", "flash_attention = true but flash-attn is not installed; PyTorch sdpa attention is used", `pip install flash-attn==${PINNED["flash-attn"]} --no-build-isolation`);
+  return finishOptional(out, p, needs, warn);
+}
+
+/** The optional pieces (warnings only): lm_eval for eval tasks, flash-attn when asked for on a GPU. */
+function finishOptional(out: EnvFinding[], p: EnvProbe, needs: TorchRequirements, warn: (code: TorchCode, message: string, hint: string) => void): EnvFinding[] {
+  if (needs.evals && !p.packages["lm_eval"]?.installed) warn("T7611", "lm_eval is not installed: the recipe's eval tasks will be skipped by the torch programs", `pip install lm_eval==${PINNED.lm_eval}, or let tune's own engine evaluate`);
+  if (needs.flashAttention && p.cuda.available && !p.packages["flash_attn"]?.installed) warn("T7613", "flash_attention = true but flash-attn is not installed; PyTorch sdpa attention is used", `pip install flash-attn==${PINNED["flash-attn"]} --no-build-isolation`);
   return out;
 }
 

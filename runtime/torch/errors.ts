@@ -32,6 +32,7 @@ export const TORCH_CODES = {
   T7643: "no training examples (raised by the generated program)",
   T7644: "adapter cannot be exported alone",
   T7645: "lm_eval failed",
+  T7646: "TUNE_MAX_ROWS / TUNE_MAX_STEPS is not a whole number (raised by the generated program)",
 } as const;
 
 export type TorchCode = keyof typeof TORCH_CODES;

@@ -62,4 +62,13 @@ describe("evaluateProbe", () => {
     expect(evaluateProbe(gpuProbe({}, 0), BASE).map((x) => [x.code, x.severity])).toEqual([["T7607", "warning"]]);
     expect(evaluateProbe(gpuProbe({ bitsandbytes: { installed: true, version: "0.44.1" } }, 0), { ...BASE, quantize: true }).map((x) => [x.code, x.severity])).toEqual([["T7607", "error"]]);
   });
+
+  test("a CPU stand-in run (--smoke) degrades QLoRA / ZeRO to warnings; with a GPU nothing is relaxed", () => {
+    const needs = { ...BASE, quantize: true, deepspeed: true, zero: 3 };
+    const cpu = evaluateProbe(gpuProbe({}, 0), needs, { cpuFallback: true });
+    expect(cpu.map((x) => [x.code, x.severity])).toEqual([["T7607", "warning"]]);
+    expect(cpu[0]!.message).toMatch(/trains on the CPU without 4-bit quantization/);
+    expect(evaluateProbe(gpuProbe({}, 0), needs).map((x) => [x.code, x.severity])).toEqual([["T7607", "error"], ["T7609", "error"], ["T7610", "error"]]);
+    expect(evaluateProbe(gpuProbe({}, 1), needs, { cpuFallback: true }).map((x) => [x.code, x.severity])).toEqual([["T7609", "error"], ["T7610", "error"]]);
+  });
 });

@@ -36,7 +36,7 @@ describe("launchTorchProject", () => {
     const p = graph.nodes.find((n) => n.id === "train:sft")!.params;
     const micro = p["micro_batch"] as number;
     const ga = (p["batch"] as number) / micro;
-    const T = totalSteps({ epochs: p["epochs"] as number, batchesPerEpoch: Math.ceil(37 / micro), gradAccum: ga });
+    const T = totalSteps({ epochs: p["epochs"] as number, batchesPerEpoch: Math.ceil(37 / micro), gradAccum: ga, rounding: "ceil" });
     expect(plan).toMatchObject({ rows: 37, micro_batch: micro, grad_accum: ga, effective_batch: p["batch"], total_steps: T, warmup_steps: warmupSteps(T, 0, 0.05) });
     expect(events.at(-1)).toMatchObject({ event: "finished", recipe: "quickstart" });
   });

@@ -6,6 +6,8 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { Rng } from "../../runtime/data/rng.js";
+import { epochOrder } from "../../runtime/exec/batches.js";
+import { totalSteps } from "../../runtime/train/schedule.js";
 import { tokenizeExample } from "../../runtime/data/tokenize.js";
 import { tokenizePair } from "../../runtime/pref/data.js";
 import { dpoLoss, type DpoLossKind } from "../../runtime/pref/loss.js";
@@ -41,6 +43,9 @@ const DPO: { kind: DpoLossKind; beta: number; eps: number; pc: number[]; pr: num
   { kind: "ipo", beta: 0.1, eps: 0, pc: [-1.2, -0.8], pr: [-1.5, -0.7], rc: [-1.1, -0.9], rr: [-1.4, -0.75] },
   { kind: "sampo", beta: 0.1, eps: 0, pc: [-5, -6], pr: [-7, -4], rc: null, rr: null },
 ];
+// Epoch orders (tune's seeded Fisher–Yates) and update counts per run (a last partial window is an update).
+const ORDERS = [{ n: 10, seed: 42, epoch: 0 }, { n: 1897, seed: 42, epoch: 0 }, { n: 37, seed: 7, epoch: 3 }, { n: 1, seed: 0, epoch: 0 }];
+const STEPS = [{ rows: 37, micro: 4, ga: 4, epochs: 1 }, { rows: 1897, micro: 4, ga: 4, epochs: 1 }, { rows: 100, micro: 4, ga: 2, epochs: 2 }, { rows: 3, micro: 4, ga: 8, epochs: 1.5 }];
 // Pairs (rows b, b + B): chosen longer, rejected longer, equal.
 const SAMPO = { counts: [9, 4, 6, 3, 12, 6], seed: 11, draws: 4000 };
 
@@ -48,6 +53,8 @@ type PyOut = {
   sft: { input_ids: number[]; labels: number[] }[];
   pairs: { prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }[];
   schedules: number[][];
+  orders: number[][];
+  steps: number[];
   torch: string | null;
   dpo?: { losses: number[]; chosen_rewards: number[]; rejected_rewards: number[] }[];
   sampo?: { kept: number[][]; freq: number[][] };
@@ -55,7 +62,7 @@ type PyOut = {
 };
 
 function runPython(py: string): PyOut {
-  const input = JSON.stringify({ sft: SFT, pairs: PAIRS, schedules: SCHEDULES, dpo: DPO, sampo: SAMPO });
+  const input = JSON.stringify({ sft: SFT, pairs: PAIRS, schedules: SCHEDULES, dpo: DPO, sampo: SAMPO, orders: ORDERS, steps: STEPS });
   return JSON.parse(execFileSync(py, ["test/runtime-torch/fixtures/parity.py"], { input, encoding: "utf8" })) as PyOut;
 }
 
@@ -77,6 +84,14 @@ describe("tune_torch (Python) agrees with the TypeScript definitions", () => {
       });
       expect(out.pairs[i], `case ${i}`).toEqual({ prompt_ids: ts.promptIds, chosen_ids: ts.chosenIds, rejected_ids: ts.rejectedIds });
     });
+  });
+
+  test("epoch order: the programs shuffle exactly as tune's in-process executor (same batches)", () => {
+    ORDERS.forEach((c, i) => expect(out.orders[i], JSON.stringify(c)).toEqual(epochOrder(c.n, c.seed, c.epoch)));
+  });
+
+  test("optimizer updates per run: a last partial accumulation window counts, as in process", () => {
+    STEPS.forEach((c, i) => expect(out.steps[i], JSON.stringify(c)).toBe(totalSteps({ epochs: c.epochs, batchesPerEpoch: Math.ceil(c.rows / c.micro), gradAccum: c.ga, rounding: "ceil" })));
   });
 
   test("lr factor of every update: HF LambdaLR kinds and DeepSpeed WarmupDecayLR", () => {

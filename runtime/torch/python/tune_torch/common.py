@@ -153,6 +153,41 @@ def model_location(spec):
     return hub, spec.get("revision") or None
 
 
+# ---- quick-run limits (tune run --executor torch --smoke, or by hand on a cluster before the real run)
+
+def limits():
+    """{"rows": n, "steps": n} from TUNE_MAX_ROWS / TUNE_MAX_STEPS (positive integers; unset or 0 = no limit)."""
+    out = {}
+    for key, name in (("rows", "TUNE_MAX_ROWS"), ("steps", "TUNE_MAX_STEPS")):
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            fail("T7646", "%s=%r is not a whole number" % (name, raw), "set %s to a positive integer, or unset it" % name)
+        if value < 0:
+            fail("T7646", "%s=%d is negative" % (name, value), "set %s to a positive integer, or unset it" % name)
+        if value > 0:
+            out[key] = value
+    return out
+
+
+def apply_limits(job, rows, valid_rows):
+    """Cap the rows (first n, validation too) and optimizer updates by `limits()`; says so in an event."""
+    lim = limits()
+    if not lim:
+        return rows, valid_rows
+    if "rows" in lim:
+        rows, valid_rows = rows[: lim["rows"]], valid_rows[: lim["rows"]]
+    if "steps" in lim:
+        t = job["train"]
+        t["max_steps"] = min(int(t["max_steps"]), lim["steps"]) if t.get("max_steps") else lim["steps"]
+    emit_event("limits", node=job["node"], rows=len(rows), validation_rows=len(valid_rows), max_steps=job["train"].get("max_steps"),
+               message="TUNE_MAX_ROWS/TUNE_MAX_STEPS cap this run; it is a smoke run, not the recipe's training")
+    return rows, valid_rows
+
+
 def done_marker(node_dir):
     return os.path.join(out_path(node_dir), "done.json")
 
@@ -163,9 +198,11 @@ def is_done(node_dir, node_hash):
         return False
     try:
         with open(p, encoding="utf-8") as f:
-            return json.load(f).get("hash") == node_hash
+            done = json.load(f)
     except (OSError, ValueError):
         return False
+    # A run capped by TUNE_MAX_ROWS/TUNE_MAX_STEPS is not the full node (and vice versa).
+    return done.get("hash") == node_hash and (done.get("limits") or {}) == limits()
 
 
 def write_json_atomic(path, value):
@@ -181,7 +218,7 @@ def write_json_atomic(path, value):
 def mark_done(job, **extra):
     if not is_main():
         return
-    record = {"node": job["node"], "hash": job["hash"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    record = {"node": job["node"], "hash": job["hash"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "limits": limits()}
     record.update(extra)
     write_json_atomic(done_marker(job["output_dir"]), record)
 

@@ -72,6 +72,7 @@ def tokenize_sft(row, tok, cutoff, truncation="keep_start", eos=False, mask_prom
         ids = _cut(ids, cutoff, truncation)
         return {"input_ids": ids, "labels": list(ids), "truncated": False}
     prompt, completion = row["prompt"], row["completion"]
+    eos = bool(row.get("append_eos", eos))  # tune renders it per row (the template's `eos`)
     prompt_ids = _with_bos(tok, tok.encode(prompt))
     full = _with_bos(tok, tok.encode(prompt + completion))
     if eos and tok.eos_id is not None and (not full or full[-1] != tok.eos_id):

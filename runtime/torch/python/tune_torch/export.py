@@ -30,12 +30,15 @@ def merged_model(lineage, dtype, dest):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from tune_torch import models as M
     location, revision = _resolve_base(lineage)
-    kwargs = {M.dtype_kwarg(): M.DTYPES[dtype]}
+    # Merge in fp32 (on a GPU in bf16/fp16 when the target is, to fit), then cast to the export dtype.
+    on_gpu = torch.cuda.is_available()
+    kwargs = {M.dtype_kwarg(): M.DTYPES[dtype] if on_gpu else torch.float32}
     if revision:
         kwargs["revision"] = revision
     model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
     adapters = list(lineage.get("merge", [])) + ([lineage["adapter"]] if lineage.get("adapter") else [])
     model = M.merge_adapters(model, adapters)
+    model = model.to(M.DTYPES[dtype])
     os.makedirs(dest, exist_ok=True)
     model.save_pretrained(dest, safe_serialization=True)
     tok_src = common.out_path(adapters[-1]) if adapters and os.path.exists(os.path.join(common.out_path(adapters[-1]), "tokenizer_config.json")) else location

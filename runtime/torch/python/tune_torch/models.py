@@ -41,8 +41,8 @@ def attn_implementation(wanted_flash):
 
 
 def quant_config(adapter):
-    if not adapter or adapter.get("method") != "qlora":
-        return None
+    if not adapter or adapter.get("method") != "qlora" or not torch.cuda.is_available():
+        return None  # without CUDA, train.device_fallbacks already turned QLoRA into LoRA (with a warning)
     from transformers import BitsAndBytesConfig
     return BitsAndBytesConfig(
         load_in_4bit=True,
@@ -59,10 +59,25 @@ def base_location(base):
     return loc, rev, base["model"].get("dtype", "bf16")
 
 
+_cpu_note = []
+
+
+def compute_dtype(name):
+    """The dtype weights are loaded in: the recipe's, except fp32 without CUDA (bf16/fp16 training on a CPU is
+    slow, and fp16 kernels are missing there); said once per process as a `warning` event."""
+    wanted = DTYPES.get(name, torch.float32)
+    if wanted is torch.float32 or torch.cuda.is_available():
+        return wanted
+    if not _cpu_note:
+        _cpu_note.append(name)
+        common.emit_event("warning", message="no CUDA device: loading %s weights in fp32 on the CPU" % name)
+    return torch.float32
+
+
 def load_base(base, quant=None, attn="sdpa", dtype=None):
     from transformers import AutoModelForCausalLM
     location, revision, model_dtype = base_location(base)
-    kwargs = {dtype_kwarg(): DTYPES.get(dtype or model_dtype, torch.float32), "attn_implementation": attn}
+    kwargs = {dtype_kwarg(): compute_dtype(dtype or model_dtype), "attn_implementation": attn}
     if revision:
         kwargs["revision"] = revision
     if quant is not None:
@@ -160,7 +175,11 @@ def load_tokenizer(job):
 
 
 def save_final(trainer, tokenizer, final_dir):
+    """The trained model (PEFT: only the trained "default" adapter; a frozen "ref" reference adapter is dropped)."""
     os.makedirs(final_dir, exist_ok=True)
+    unwrapped = trainer.accelerator.unwrap_model(trainer.model)
+    if "ref" in (getattr(unwrapped, "peft_config", None) or {}):
+        unwrapped.delete_adapter("ref")
     trainer.save_model(final_dir)
     if common.is_main():
         tokenizer.save_pretrained(final_dir)

@@ -48,11 +48,15 @@ def warmup_steps(total, steps=0, ratio=0.0):
 
 
 def total_steps(rows, micro_batch, world, grad_accum, epochs, max_steps=None):
-    """Optimizer updates: max_steps, else ceil(epochs · max(1, floor(batches / GA))), batches per process."""
+    """Optimizer updates: max_steps, else ceil(epochs · max(1, ceil(batches / GA))), batches per process.
+
+    A last partial accumulation window is an update, as transformers ≥ 4.5x and tune's in-process executor
+    (runtime/exec/ops/train.ts, `rounding: "ceil"`) count it.
+    """
     if max_steps:
         return int(max_steps)
     batches = int(math.ceil(rows / float(micro_batch * world))) if rows > 0 else 0
-    per_epoch = max(1, batches // grad_accum)
+    per_epoch = max(1, int(math.ceil(batches / float(grad_accum))))
     return int(math.ceil(epochs * per_epoch))
 
 

@@ -13,7 +13,39 @@ from collections import defaultdict
 
 import torch
 
-from tune_torch import common, data as D, losses as L, models as M, schedule as S
+from tune_torch import common, data as D, losses as L, models as M, order as O, schedule as S
+
+
+# ---- what this machine can do
+
+BNB_OPTIMIZERS = ("paged_adamw_32bit", "paged_adamw_8bit", "adamw_bnb_8bit", "adamw_8bit")
+
+
+def device_fallbacks(job):
+    """QLoRA's 4-bit base and the 8-bit/paged optimizers need bitsandbytes on a CUDA device.
+
+    With CUDA, a missing bitsandbytes is an error (T7609). Without CUDA (a CPU smoke run of a recipe written for
+    GPUs) the node trains what the machine can: LoRA on the unquantized base, torch AdamW; each change is a
+    `warning` event, so the run is never mistaken for the recipe's real training.
+    """
+    import importlib.util
+    adapter = job.get("adapter") or {}
+    t = job["train"]
+    needs_bnb = adapter.get("method") == "qlora" or t.get("optim") in BNB_OPTIMIZERS
+    if not needs_bnb:
+        return
+    if torch.cuda.is_available():
+        if importlib.util.find_spec("bitsandbytes") is None:
+            common.fail("T7609", "%s needs bitsandbytes (QLoRA 4-bit base or optimizer %s) and it is not installed" % (job["node"], t.get("optim")),
+                        "pip install bitsandbytes (it needs a CUDA build of torch)")
+        return
+    if adapter.get("method") == "qlora":
+        job["adapter"] = dict(adapter, method="lora")
+        common.emit_event("warning", node=job["node"], message="no CUDA device: QLoRA's 4-bit base needs bitsandbytes on CUDA; "
+                          "training LoRA on the unquantized base instead (same adapter files, not the recipe's numerics)")
+    if t.get("optim") in BNB_OPTIMIZERS:
+        common.emit_event("warning", node=job["node"], message="no CUDA device: optimizer %s needs bitsandbytes on CUDA; using adamw_torch" % t["optim"])
+        t["optim"] = "adamw_torch"
 
 
 # ---- TrainingArguments across transformers releases
@@ -70,6 +102,8 @@ def training_arguments(job, output_dir, grad_accum, has_eval):
         kw["evaluation_strategy"] = kw.pop("eval_strategy")
     if "use_cpu" not in fields:
         kw["no_cuda"] = kw.pop("use_cpu")
+    if "warmup_ratio" in kw and "warmup_ratio" not in fields:
+        kw["warmup_steps"] = kw.pop("warmup_ratio")  # transformers 5: a float in [0, 1) is a ratio
     dropped = sorted(k for k in kw if k not in fields)
     if dropped:
         common.emit_event("warning", message="this transformers release has no TrainingArguments " + ", ".join(dropped))
@@ -108,6 +142,13 @@ def make_trainer_class():
         tune_schedule = "linear"
         tune_warmup_steps = 0
         tune_warmup_ratio = 0.0
+        tune_seed = 42
+        tune_node = None
+
+        def _get_train_sampler(self, *args, **kwargs):
+            """tune's own epoch order (order.py), so both executors see the same batches."""
+            dataset = args[0] if args and args[0] is not None else kwargs.get("train_dataset") or self.train_dataset
+            return EpochSampler(len(dataset), self.tune_seed)
 
         def create_scheduler(self, num_training_steps, optimizer=None):
             if self.lr_scheduler is None:
@@ -115,14 +156,18 @@ def make_trainer_class():
                 w = S.warmup_steps(num_training_steps, self.tune_warmup_steps, self.tune_warmup_ratio)
                 self.lr_scheduler = S.torch_scheduler(opt, self.tune_schedule, w, num_training_steps)
                 self._created_lr_scheduler = True
-                common.emit_event("schedule", kind=self.tune_schedule, warmup_steps=w, total_steps=num_training_steps)
+                common.emit_event("schedule", node=self.tune_node, kind=self.tune_schedule, warmup_steps=w, total_steps=num_training_steps)
             return self.lr_scheduler
 
     return TuneTrainer, ProgressCallback
 
 
 def configure(trainer, job):
+    from transformers.trainer_callback import PrinterCallback
+    trainer.remove_callback(PrinterCallback)  # our TUNE_METRIC lines carry the same numbers
     t = job["train"]
+    trainer.tune_seed = int(job["seed"])
+    trainer.tune_node = job["node"]
     trainer.tune_schedule = t.get("schedule", "linear")
     trainer.tune_warmup_steps = int(t.get("warmup_steps") or 0)
     trainer.tune_warmup_ratio = float(t.get("warmup_ratio") or 0.0)
@@ -143,8 +188,14 @@ def finish(trainer, tokenizer, job, grad_accum):
         raise SystemExit(common.EXIT_INTERRUPTED)
     final_dir = os.path.join(node_dir, "adapter" if job.get("adapter") else "model")
     M.save_final(trainer, tokenizer, final_dir)
+    if common.is_main():
+        trainer.state.save_to_json(os.path.join(node_dir, "trainer_state.json"))  # the whole log history, next to done.json
     common.mark_done(job, final=final_dir, steps=trainer.state.global_step, grad_accum=grad_accum)
     common.emit_event("node_done", node=job["node"], final=final_dir, steps=trainer.state.global_step)
+
+
+class EpochSampler(O.EpochSampler, torch.utils.data.Sampler):
+    """order.EpochSampler first in the MRO: torch's Sampler.__iter__ only raises NotImplementedError."""
 
 
 class ListDataset(torch.utils.data.Dataset):
@@ -176,8 +227,13 @@ def tokenize_sft_rows(rows, tok, job):
     tk = job["tokenize"]
     out = [D.tokenize_sft(r, tok, tk["cutoff"], tk.get("truncation", "keep_start"), tk.get("eos", False), tk.get("mask_prompt", True)) for r in rows]
     truncated = sum(1 for e in out if e.pop("truncated"))
-    empty = sum(1 for e in out if all(x == D.IGNORE_INDEX for x in e["labels"]))
-    return out, {"examples": len(out), "truncated": truncated, "no_target": empty}
+    # An example with no label token left trains nothing; it is dropped, as in process (runtime/exec/ops/tokenize.ts),
+    # which also keeps the epoch order (a permutation of the kept examples) the same in both executors.
+    kept = [e for e in out if any(x != D.IGNORE_INDEX for x in e["labels"])]
+    if rows and not kept:
+        common.fail("T7643", "%s: every one of %d examples has no label token left" % (job["node"], len(rows)),
+                    "the template masks the whole sequence or the prompt is longer than the cutoff (%d tokens)" % tk["cutoff"])
+    return kept, {"examples": len(kept), "truncated": truncated, "no_label_dropped": len(out) - len(kept)}
 
 
 def run_sft(job, rows, valid_rows, grad_accum):
