@@ -1,9 +1,12 @@
 // Turning tokenized examples into the micro-batches HF Trainer would feed:
 // a seeded shuffle per epoch (RandomSampler), micro-batches padded to their
 // longest row (labels −100 on padding), grouped into accumulation windows.
+// Two packings: whole examples best-fit (SFT, TRL "bfd"), and pretraining's
+// concatenate-and-cut (HF run_clm `group_texts`, with per-document segments).
 import { Rng } from "../data/rng.js";
 import type { TokenizedExample } from "../data/tokenize.js";
 import type { LmBatch } from "../train/loss.js";
+import { ExecError } from "./types.js";
 
 /** A training row: one example, or several packed ones (`segments[i]` = which example token i belongs to). */
 export type TrainRow = Pick<TokenizedExample, "inputIds" | "labels"> & { segments?: number[] };
@@ -54,6 +57,69 @@ export function packExamples(examples: readonly TrainRow[], seqLen: number): Tra
     });
     return row;
   });
+}
+
+/** Rows cut from the concatenated documents, and what the cut left over. */
+export interface GroupedTexts {
+  rows: Required<TrainRow>[];
+  /** Tokens of the last, partial row (fewer than seqLen), dropped as HF `group_texts` drops them. */
+  droppedTokens: number;
+  /** 1 when a partial last row was dropped, else 0. */
+  droppedRows: number;
+  /** Tokens in all documents. */
+  totalTokens: number;
+}
+
+/**
+ * Pretraining rows, HF run_clm `group_texts`: the documents (BOS … EOS each) are concatenated in order and the
+ * stream is cut every `seqLen` tokens; the last, partial row is dropped. Nothing else is lost: a document that
+ * does not fit continues at the start of the next row. Unlike run_clm, attention does not cross documents:
+ * every document, or the part of one in a row, is its own segment (positions restart, its first label is −100),
+ * as scripts/pretrain-tiny.ts did for the shipped tiny model (git 15bf95c, `packRows`). A document's own label
+ * mask is kept (labels −100 inside a document stay −100).
+ */
+export function groupTexts(examples: readonly TrainRow[], seqLen: number): GroupedTexts {
+  if (!Number.isInteger(seqLen) || seqLen < 1) throw new Error(`internal: groupTexts seqLen ${seqLen}`);
+  const rows: Required<TrainRow>[] = [];
+  let row: Required<TrainRow> = { inputIds: [], labels: [], segments: [] };
+  let seg = 0;
+  let totalTokens = 0;
+  for (const e of examples) {
+    totalTokens += e.inputIds.length;
+    for (let pos = 0; pos < e.inputIds.length; ) {
+      const n = Math.min(seqLen - row.inputIds.length, e.inputIds.length - pos);
+      row.inputIds.push(...e.inputIds.slice(pos, pos + n));
+      row.labels.push(-100, ...e.labels.slice(pos + 1, pos + n));
+      for (let k = 0; k < n; k++) row.segments.push(seg);
+      seg++;
+      pos += n;
+      if (row.inputIds.length === seqLen) {
+        rows.push(row);
+        row = { inputIds: [], labels: [], segments: [] };
+        seg = 0;
+      }
+    }
+  }
+  const droppedTokens = row.inputIds.length;
+  return { rows, droppedTokens, droppedRows: droppedTokens > 0 ? 1 : 0, totalTokens };
+}
+
+/** `packing = true`: pretrain stages cut the concatenated documents (groupTexts), others pack whole examples. */
+export function packForStage(method: string, examples: readonly TrainRow[], seqLen: number): { rows: TrainRow[]; summary: string } {
+  if (method !== "pretrain") {
+    const rows = packExamples(examples, seqLen);
+    return { rows, summary: `packed ${examples.length} examples into ${rows.length} rows of ≤ ${seqLen} tokens` };
+  }
+  const g = groupTexts(examples, seqLen);
+  if (g.rows.length === 0) {
+    throw new ExecError("T7107", `pretraining data has ${g.totalTokens} tokens in ${examples.length} documents, less than one row of ${seqLen} tokens`, "lower `cutoff`, or add documents (the partial last row is dropped, as HF group_texts does)");
+  }
+  return {
+    rows: g.rows,
+    summary:
+      `concatenated ${examples.length} documents (${g.totalTokens} tokens) and cut them into ${g.rows.length} rows of ${seqLen} tokens; ` +
+      `dropped ${g.droppedRows} partial last row (${g.droppedTokens} tokens)`,
+  };
 }
 
 /** Example order of one epoch: a seeded Fisher–Yates permutation (seed, epoch). */

@@ -98,24 +98,40 @@ export class InProcessEvalModel implements EvalModel {
   }
 
   async loglikelihood(reqs: LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
-    const scores = batchContinuationLogProbs(this.m.model, reqs.map((r) => this.tokenizeRequest(r)), { batchSize: this.opts.batchSize ?? 8 });
-    return scores.map((s) => ({ logprob: s.sum, isGreedy: s.isGreedy }));
+    const out: LoglikelihoodResult[] = [];
+    // Chunks, with a turn of the event loop between them, so Ctrl-C is heard during a long evaluation.
+    for (let i = 0; i < reqs.length; i += LOGLIKELIHOOD_CHUNK) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const chunk = reqs.slice(i, i + LOGLIKELIHOOD_CHUNK).map((r) => this.tokenizeRequest(r));
+      for (const s of batchContinuationLogProbs(this.m.model, chunk, { batchSize: this.opts.batchSize ?? 8 })) out.push({ logprob: s.sum, isGreedy: s.isGreedy });
+    }
+    return out;
   }
 
   async generate(reqs: GenerateRequest[]): Promise<string[]> {
     const eos = this.m.tokenizer.eosId;
-    return reqs.map((r) => {
-      // Left-truncate the context so context + new tokens fit the window (harness: max_length − max_gen_toks).
-      const maxNew = this.maxNewTokensCap === null ? r.maxNewTokens : Math.min(r.maxNewTokens, this.maxNewTokensCap);
-      const ids = this.contextIds(r.context).slice(-Math.max(1, this.maxLength - maxNew));
-      const out = generate(this.m.model, ids, {
-        maxNewTokens: maxNew,
-        stopStrings: r.until,
-        decode: (ids) => this.m.tokenizer.decode(ids),
-        eosTokenIds: eos === null ? undefined : [eos, ...this.m.config.eosTokenIds],
-        temperature: 0,
-      });
-      return out.text ?? "";
+    const out: string[] = [];
+    for (const r of reqs) {
+      await new Promise((res) => setImmediate(res)); // let a signal handler run between requests
+      out.push(this.generateOne(r, eos));
+    }
+    return out;
+  }
+
+  private generateOne(r: GenerateRequest, eos: number | null): string {
+    // Left-truncate the context so context + new tokens fit the window (harness: max_length − max_gen_toks).
+    const maxNew = this.maxNewTokensCap === null ? r.maxNewTokens : Math.min(r.maxNewTokens, this.maxNewTokensCap);
+    const ids = this.contextIds(r.context).slice(-Math.max(1, this.maxLength - maxNew));
+    const out = generate(this.m.model, ids, {
+      maxNewTokens: maxNew,
+      stopStrings: r.until,
+      decode: (ids) => this.m.tokenizer.decode(ids),
+      eosTokenIds: eos === null ? undefined : [eos, ...this.m.config.eosTokenIds],
+      temperature: 0,
     });
+    return out.text ?? "";
   }
 }
+
+/** Requests scored per batched call (a Ctrl-C is heard between calls). */
+const LOGLIKELIHOOD_CHUNK = 256;

@@ -2,7 +2,11 @@
 // and labels (prompt tokens masked with −100 when the template says so),
 // truncated at the stage's cutoff. Reports how many examples were truncated
 // and how many lost every label (a template that masks everything is caught
-// here at the latest, before any training step).
+// here at the latest, before any training step). A stage without a template
+// trains on its data's `text` field as plain text: BOS + text + EOS, every
+// token a label (PLAIN_TEXT; HF run_clm / TRL `dataset_text_field`). A packed pretrain
+// stage keeps whole documents here: its rows are cut from the concatenated
+// documents at the cutoff later (batches.ts groupTexts), so nothing is truncated.
 import type { GraphNode } from "../../../compiler/graph.js";
 import { compileTemplate, renderRow, type PromptTemplate } from "../../data/template.js";
 import { tokenizeExample, type TokenizedExample } from "../../data/tokenize.js";
@@ -18,8 +22,15 @@ interface TemplateParam {
   system?: string;
 }
 
+/**
+ * A stage without a template trains on its data's `text` field as plain text: nothing is a prompt, BOS before
+ * and EOS after, every token a label (what HF run_clm and TRL's `dataset_text_field` train on). The compiler
+ * (T4018) only lets a non-DPO stage omit the template when its data has a `text` field.
+ */
+export const PLAIN_TEXT: TemplateParam = { name: "plain text", prompt: "", completion: "{{text}}", eos: true, mask_prompt: false };
+
 export function templateOf(node: GraphNode): PromptTemplate & { maskPrompt: boolean; system?: string } {
-  const t = node.params["template"] as unknown as TemplateParam;
+  const t = (node.params["template"] as unknown as TemplateParam | null | undefined) ?? PLAIN_TEXT;
   return { name: t.name, kind: "fields", prompt: t.prompt, completion: t.completion ?? "", appendEos: t.eos, maskPrompt: t.mask_prompt, system: t.system };
 }
 
@@ -42,10 +53,17 @@ export function cutoffOf(node: GraphNode, env: ExecEnv): number {
   return env.smoke ? Math.min(declared, env.smoke.cutoff) : declared;
 }
 
+/** Whether rows are cut from the concatenated documents (pretrain + packing) rather than truncated one by one. */
+export function groupsTexts(node: GraphNode): boolean {
+  return node.params["method"] === "pretrain" && node.params["packing"] === true;
+}
+
 const tokenizeSft = (node: GraphNode, m: ModelValue, env: ExecEnv, rows: ReturnType<typeof rowsOf>): TokensValue => {
   const t = templateOf(node);
   const ct = compileTemplate(t);
-  const cutoff = cutoffOf(node, env);
+  const declaredCutoff = cutoffOf(node, env);
+  const grouped = groupsTexts(node);
+  const cutoff = grouped ? Number.MAX_SAFE_INTEGER : declaredCutoff;
   const bos = bosFor(m, t.prompt);
   const eos = m.tokenizer.eosId ?? undefined;
   const examples: TokenizedExample[] = [];
@@ -62,12 +80,14 @@ const tokenizeSft = (node: GraphNode, m: ModelValue, env: ExecEnv, rows: ReturnT
     examples.push(ex);
   }
   if (examples.length === 0 && rows.length > 0) {
-    throw new ExecError("T7105", `${node.id}: every one of ${rows.length} examples has no label token left`, `the template masks the whole sequence or the prompt is longer than the cutoff (${cutoff} tokens); raise \`cutoff\` or check the template's completion part`);
+    throw new ExecError("T7105", `${node.id}: every one of ${rows.length} examples has no label token left`, `the template masks the whole sequence or the prompt is longer than the cutoff (${declaredCutoff} tokens); raise \`cutoff\` or check the template's completion part`);
   }
   const tokens = examples.reduce((s, e) => s + e.inputIds.length, 0);
-  env.log(`${node.id}: ${examples.length} examples, ${tokens} tokens, ${truncated} truncated at ${cutoff}, ${noTarget} dropped (no label left)`);
+  const cutNote = grouped ? `none truncated (packed rows are cut from the concatenated documents every ${declaredCutoff} tokens)` : `${truncated} truncated at ${cutoff}`;
+  env.log(`${node.id}: ${examples.length} ${node.params["template"] ? "examples" : "documents (plain text: BOS + text + EOS)"}, ${tokens} tokens, ${cutNote}, ${noTarget} dropped (no label left)`);
   env.metric({ node: node.id, examples: examples.length, tokens, truncated, no_label_dropped: noTarget });
-  return { kind: "tokens", method: "sft", examples, pairs: [], template: node.params["template"] as Record<string, unknown>, truncated, dropped: noTarget };
+  const template = (node.params["template"] ?? PLAIN_TEXT) as unknown as Record<string, unknown>;
+  return { kind: "tokens", method: "sft", examples, pairs: [], template, truncated, dropped: noTarget };
 };
 
 export const tokenizeOp: OpHandler = async (node, inputs, env) => {

@@ -19,6 +19,11 @@ import type { LlamaModel } from "../../model/llama.js";
 import type { LlamaConfig } from "../../io/hf-config.js";
 import type { ExecEnv } from "../types.js";
 
+/** One turn of the event loop: signal handlers only run there, and a training step never awaits I/O. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** HF TrainingArguments' default save_steps. */
 export const DEFAULT_SAVE_STEPS = 500;
 

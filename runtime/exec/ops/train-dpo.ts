@@ -13,7 +13,7 @@ import { epochOrder } from "../batches.js";
 import { buildTrainable, type AdapterParams } from "../policy.js";
 import { optimizerOptions, planTraining } from "./train.js";
 import { bosFor } from "./tokenize.js";
-import { NodeCheckpoints } from "./train-checkpoint.js";
+import { NodeCheckpoints, yieldToEventLoop } from "./train-checkpoint.js";
 import { ExecError, Interrupted, type ExecEnv, type ModelValue, type OpHandler, type TokensValue } from "../types.js";
 
 function prefExamples(node: GraphNode, tokens: TokensValue, m: ModelValue, env: ExecEnv, label: string): PrefExample[] {
@@ -88,6 +88,7 @@ export const trainDpo: OpHandler = async (node, inputs, env) => {
     const perEpoch = Math.ceil(micro.length / plan.gradAccum);
     for (let i = 0; i < micro.length && step < plan.total; i += plan.gradAccum) {
       if (epoch * perEpoch + i / plan.gradAccum < step) continue; // done before the checkpoint this run resumed from
+      await yieldToEventLoop(); // lets a SIGINT/SIGTERM handler run between steps (compute is synchronous)
       if (env.stopRequested()) throw new Interrupted(await ckpt.save(step, stepContext()));
       const log = trainer.step(micro.slice(i, i + plan.gradAccum));
       step = log.step;

@@ -9,12 +9,12 @@ import type { GraphNode } from "../../../compiler/graph.js";
 import { writeRunFile as writeFileAtomic } from "../files.js";
 import { SftTrainer, evalLoss, fullParams, loraParams } from "../../train/step.js";
 import { totalSteps, warmupSteps, type ScheduleKind } from "../../train/schedule.js";
-import { epochWindows, evalBatches, packExamples, type TrainRow } from "../batches.js";
+import { epochWindows, evalBatches, packForStage, type TrainRow } from "../batches.js";
 import { cutoffOf } from "./tokenize.js";
 import { buildTrainable, type AdapterParams } from "../policy.js";
 import { lossCurveSvg } from "../svg.js";
 import { trainDpo } from "./train-dpo.js";
-import { NodeCheckpoints } from "./train-checkpoint.js";
+import { NodeCheckpoints, yieldToEventLoop } from "./train-checkpoint.js";
 import { ExecError, Interrupted, type ExecEnv, type ModelValue, type OpHandler, type TokensValue, type Value } from "../types.js";
 
 const SCHEDULES: Record<string, ScheduleKind> = { linear: "linear", cosine: "cosine", constant: "constant", constant_with_warmup: "constant_with_warmup" };
@@ -86,9 +86,10 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   if (data.examples.length === 0) throw new ExecError("T7107", `${node.id}: no training examples`, "the data pipeline kept no rows; check filters and splits");
   const seed = Number(p["seed"] ?? env.seed);
   const adapter = (p["adapter"] ?? null) as AdapterParams | null;
-  // packing = true: whole examples packed best-fit-decreasing into rows of `cutoff` tokens.
-  const rows: TrainRow[] = p["packing"] === true ? packExamples(data.examples, cutoffOf(node, env)) : [...data.examples];
-  if (p["packing"] === true) env.log(`${node.id}: packed ${data.examples.length} examples into ${rows.length} rows of ≤ ${cutoffOf(node, env)} tokens`);
+  // packing = true: pretrain cuts the concatenated documents into rows of `cutoff` tokens; SFT packs whole examples best-fit-decreasing.
+  const packed = p["packing"] === true ? packForStage(String(p["method"]), data.examples, cutoffOf(node, env)) : null;
+  const rows: TrainRow[] = packed ? packed.rows : [...data.examples];
+  if (packed) env.log(`${node.id}: ${packed.summary}`);
   const plan = planTraining(node, rows.length, env);
   if (plan.capped) env.substitute(node.id, `${plan.total} optimizer steps instead of the recipe's full run`);
 
@@ -96,7 +97,7 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   if (built.quantizedBytes !== null) env.log(`${node.id}: base weights in 4-bit ${adapter!.quant_type}${adapter!.double_quant ? " + double quant" : ""}: ${(built.quantizedBytes / 2 ** 20).toFixed(2)} MiB`);
   const params = built.adapter ? loraParams(built.adapter) : fullParams(built.model);
   const trainableCount = params.reduce((n, q) => n + q.variable.size, 0);
-  env.log(`${node.id}: ${built.adapter ? `${adapter!.method} r=${adapter!.r}` : "full fine-tune"}, ${trainableCount} trainable parameters, ${plan.total} steps (micro_batch ${plan.microBatch} × accumulation ${plan.gradAccum}, warmup ${plan.warmup})`);
+  env.log(`${node.id}: ${built.adapter ? `${adapter!.method} r=${adapter!.r}` : (p["method"] === "pretrain" ? "pretraining (all weights)" : "full fine-tune")}, ${trainableCount} trainable parameters, ${plan.total} steps (micro_batch ${plan.microBatch} × accumulation ${plan.gradAccum}, warmup ${plan.warmup})`);
   const trainer = new SftTrainer(built.model, params, { ...optimizerOptions(node, plan, seed), schedule });
   const ckpt = new NodeCheckpoints(env, node, { model: built.model, config: start.config, adapter: built.adapter, baseName: start.standsInFor ?? start.baseDir }, params, trainer);
   const padId = start.config.padTokenId ?? start.tokenizer.eosId ?? 0;
@@ -118,6 +119,7 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
     for (const [i, w] of windows.entries()) {
       if (step >= plan.total) break;
       if (epoch * perEpoch + i < step) continue; // done before the checkpoint this run resumed from
+      await yieldToEventLoop(); // lets a SIGINT/SIGTERM handler run between steps (compute is synchronous)
       if (env.stopRequested()) throw new Interrupted(await ckpt.save(step, stepContext(epochAt)));
       const log = trainer.step(w);
       step = log.step;
@@ -135,7 +137,9 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   await ckpt.save(step, stepContext(epochAt));
   let evalLossValue: number | null = null;
   if (validation && validation.examples.length > 0) {
-    const r = evalLoss(built.model, evalBatches(validation.examples, plan.microBatch, padId));
+    // Pretraining measures validation the way it trains: documents concatenated into rows of `cutoff` tokens.
+    const grouped = p["method"] === "pretrain" && p["packing"] === true && validationGroups(validation.examples, cutoffOf(node, env));
+    const r = evalLoss(built.model, evalBatches(grouped || validation.examples, plan.microBatch, padId));
     evalLossValue = r.loss;
     ckpt.metric({ node: node.id, stage: p["stage"], step, eval_loss: r.loss });
   }
@@ -159,3 +163,12 @@ export const trainSft: OpHandler = async (node, inputs, env) => {
   await writeFileAtomic(join(env.runDir, "plots", `${stage}-loss.svg`), lossCurveSvg(`${stage}: loss per optimizer step`, series));
   return { model: result };
 };
+
+/** Validation documents grouped into full rows, or null when they do not fill one row (then they are scored whole). */
+function validationGroups(examples: readonly TrainRow[], cutoff: number): TrainRow[] | null {
+  try {
+    return packForStage("pretrain", examples, cutoff).rows;
+  } catch {
+    return null;
+  }
+}
