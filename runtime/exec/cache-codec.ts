@@ -6,13 +6,20 @@
 // stores run-directory paths relative, so a cached value restored into a new
 // run is the value the node would have returned there.
 //
-// Layout of one port's directory: rows → rows.jsonl; tokens → tokens.json +
-// examples.jsonl + pairs.jsonl; result → result.json (its files are copied by
-// cache.ts with the node's other run-directory files).
-import { readFile, writeFile } from "node:fs/promises";
+// Layout of one port's directory: rows → rows.json (count) + rows.jsonl;
+// tokens → tokens.json + examples.jsonl + pairs.jsonl; result → result.json
+// (its files are copied by cache.ts with the node's other run-directory files).
+//
+// Rows are written as they stream (a lazy value is read once, never held), and
+// a rows.jsonl larger than the streaming threshold (ops/data.ts) is read back
+// as a lazy value over the entry's file: its line count is checked now, each
+// row decoded when a pass reaches it.
+import { open, readFile, stat, writeFile, type FileHandle } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
-import type { Row } from "../data/row.js";
+import type { Row, RowStream } from "../data/row.js";
+import { textLines } from "../data/sources/files.js";
 import type { TokenizedExample } from "../data/tokenize.js";
+import { streamThresholdBytes } from "./ops/data.js";
 import type { ResultValue, RowsValue, TokensValue } from "./types.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -144,16 +151,53 @@ function checkRows(rows: unknown[], path: string): Row[] {
 
 // ---- rows
 
+/** Write `items` as JSON lines in ~1 MiB writes; returns how many. */
+export async function writeJsonl(path: string, items: Iterable<unknown> | AsyncIterable<unknown>, encode: (x: unknown, i: number) => string): Promise<number> {
+  const fh = await open(path, "w");
+  try {
+    let buf = "";
+    let n = 0;
+    for await (const x of items) {
+      buf += encode(x, n++) + "\n";
+      if (buf.length >= 1 << 20) {
+        await writeAll(fh, buf);
+        buf = "";
+      }
+    }
+    await writeAll(fh, buf);
+    return n;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeAll(fh: FileHandle, text: string): Promise<void> {
+  const b = Buffer.from(text, "utf8");
+  for (let off = 0; off < b.length; ) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+}
+
 export async function writeRows(dir: string, v: RowsValue, ctx: PathContext): Promise<void> {
-  await writeFile(join(dir, "rows.json"), JSON.stringify({ count: v.rows.length }) + "\n");
-  await writeLines(join(dir, "rows.jsonl"), v.rows, ctx, "rows");
+  const count = await writeJsonl(join(dir, "rows.jsonl"), v.rows ?? v.stream(), (r, i) => JSON.stringify(encodeTagged(r, ctx, `rows[${i}]`)));
+  await writeFile(join(dir, "rows.json"), JSON.stringify({ count }) + "\n");
 }
 
 export async function readRows(dir: string, ctx: PathContext): Promise<RowsValue> {
   const { count } = await readJson(join(dir, "rows.json"));
   if (typeof count !== "number") throw new CodecError(`${dir}/rows.json has no count`);
   const path = join(dir, "rows.jsonl");
-  return { kind: "rows", rows: checkRows(await readLines(path, ctx, count), path) };
+  if ((await stat(path)).size <= streamThresholdBytes()) return { kind: "rows", rows: checkRows(await readLines(path, ctx, count), path) };
+  let lines = 0;
+  for await (const { text } of textLines(path)) if (text !== "") lines++;
+  if (lines !== count) throw new CodecError(`${path}: ${lines} lines, expected ${count}`);
+  const rows: RowStream = {
+    async *[Symbol.asyncIterator]() {
+      for await (const { text } of textLines(path)) {
+        if (text === "") continue;
+        yield checkRows([decodeTagged(JSON.parse(text) as unknown, ctx)], path)[0]!;
+      }
+    },
+  };
+  return { kind: "rows", stream: () => rows, source: `the cached ${path}` };
 }
 
 // ---- tokens

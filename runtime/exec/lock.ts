@@ -12,23 +12,47 @@ import { buildLock, identitySalt, type Identity, type TuneLock } from "../store/
 import { IdentityMemo, nodeIdentities, type IdentityContext } from "./cache-identity.js";
 import type { Value } from "./types.js";
 
-/** sha256 of a rows or tokens value (content only: field values, token ids and labels, in order); null for others. */
+/**
+ * sha256 of a rows or tokens value (content only: field values, token ids and labels, in order); null for
+ * others. Rows hash as JSON.stringify(row.values) + "\n" each. In-memory values only: a lazy rows value (one
+ * that streams from its file) is read by `valueDigestAsync`, which gives the same digest for the same rows.
+ */
 export function valueDigest(v: Value): string | null {
   if (v.kind !== "rows" && v.kind !== "tokens") return null;
   const h = createHash("sha256");
-  if (v.kind === "rows") for (const r of v.rows) h.update(JSON.stringify(r.values) + "\n");
-  else {
+  if (v.kind === "rows") {
+    if (!v.rows) throw new Error(`internal: the rows from ${v.source} stream; digest them with valueDigestAsync`);
+    for (const r of v.rows) h.update(JSON.stringify(r.values) + "\n");
+  } else {
     for (const e of v.examples) h.update(JSON.stringify([e.inputIds, e.labels]) + "\n");
     for (const p of v.pairs) h.update(JSON.stringify(p.values) + "\n");
   }
   return `${v.kind}:${h.digest("hex")}`;
 }
 
-/** Digests of a node's outputs by port (only ports with rows or tokens). */
+/** `valueDigest` for either form of rows: a lazy value is read in one pass, in constant memory. */
+export async function valueDigestAsync(v: Value): Promise<string | null> {
+  if (v.kind !== "rows" || v.rows) return valueDigest(v);
+  const h = createHash("sha256");
+  for await (const r of v.stream()) h.update(JSON.stringify(r.values) + "\n");
+  return `rows:${h.digest("hex")}`;
+}
+
+/** Digests of a node's outputs by port (only ports with rows or tokens); in-memory values only. */
 export function outputDigests(outputs: Readonly<Record<string, Value>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [port, v] of Object.entries(outputs)) {
     const d = valueDigest(v);
+    if (d) out[port] = d;
+  }
+  return out;
+}
+
+/** `outputDigests` for outputs that may stream (each lazy port is read once). */
+export async function outputDigestsAsync(outputs: Readonly<Record<string, Value>>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [port, v] of Object.entries(outputs)) {
+    const d = await valueDigestAsync(v);
     if (d) out[port] = d;
   }
   return out;
@@ -58,7 +82,7 @@ export async function graphLock(i: LockInput): Promise<TuneLock> {
   const nodes = { ...lock.nodes };
   for (const [id, n] of Object.entries(nodes)) {
     const outputs = i.values.get(id);
-    const digests = outputs ? outputDigests(outputs) : {};
+    const digests = outputs ? await outputDigestsAsync(outputs) : {};
     if (Object.keys(digests).length > 0) nodes[id] = { ...n, outputs: digests };
   }
   return { ...lock, nodes };
@@ -91,11 +115,22 @@ export function inputDifferences(locked: TuneLock, now: TuneLock): string[] {
   return out;
 }
 
-/** A node's outputs against the lock: null when they match (or the lock has no digests for it). */
+/** A node's outputs against the lock: null when they match (or the lock has no digests for it). In-memory values only. */
 export function outputDifference(locked: TuneLock, nodeId: string, outputs: Readonly<Record<string, Value>>): string | null {
+  return differenceFrom(locked, nodeId, () => outputDigests(outputs));
+}
+
+/** `outputDifference` for outputs that may stream (a lazy port is read once to digest it). */
+export async function outputDifferenceAsync(locked: TuneLock, nodeId: string, outputs: Readonly<Record<string, Value>>): Promise<string | null> {
+  if (!locked.nodes[nodeId]?.outputs) return null;
+  const now = await outputDigestsAsync(outputs);
+  return differenceFrom(locked, nodeId, () => now);
+}
+
+function differenceFrom(locked: TuneLock, nodeId: string, digests: () => Record<string, string>): string | null {
   const expected = locked.nodes[nodeId]?.outputs;
   if (!expected) return null;
-  const now = outputDigests(outputs);
+  const now = digests();
   for (const [port, d] of Object.entries(expected)) {
     if (now[port] !== d) return `${nodeId}.${port}: produced ${now[port] ? short(now[port]!.split(":")[1]!) : "nothing"}, the lock recorded ${short(d.split(":")[1] ?? d)}`;
   }

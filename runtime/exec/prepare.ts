@@ -4,13 +4,15 @@
 // programs read — `{"prompt", "completion"}` for SFT, `{"prompt", "chosen",
 // "rejected"}` for preference stages. Tokenization happens on the GPU side
 // with the model's own tokenizer; the prompt/completion boundary is ours.
-import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { Graph } from "../../compiler/graph.js";
 import { upstreamClosure } from "./subgraph.js";
 import { compileTemplate, renderRow } from "../data/template.js";
 import { renderPair } from "../pref/data.js";
-import { writeRunFile } from "./files.js";
-import { DATA_OPS, rowsOf } from "./ops/data.js";
+import type { Row } from "../data/row.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { DATA_OPS, rowStream } from "./ops/data.js";
 import { scoreOp } from "./ops/judge.js";
 import { templateOf } from "./ops/tokenize.js";
 import { executeGraph, type NodeOutcome } from "./scheduler.js";
@@ -26,20 +28,35 @@ const fileName = (id: string) => id.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".jsonl"
 
 function renderHandler(outDir: string): OpHandler {
   return async (node, inputs, env) => {
-    const rows = rowsOf(inputs["rows"], node);
     const t = templateOf(node);
     const ct = compileTemplate({ ...t, completion: node.params["method"] === "dpo" ? t.completion || "{{response}}" : t.completion });
-    const lines = rows.map((row) => {
+    const render = (row: Row): string => {
       if (node.params["method"] === "dpo") {
         const pair = renderPair(ct, row, t.system ? { system: t.system } : {});
         return JSON.stringify({ prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected, row: row.origin.row });
       }
       const r = renderRow(ct, row, t.system ? { system: t.system } : {});
       return JSON.stringify({ prompt: r.prompt, completion: r.completion, append_eos: r.appendEos, row: row.origin.row });
-    });
+    };
+    // Rows stream into the file (a lazy input is never held), written atomically in ~1 MiB chunks.
+    const rows = rowStream(inputs["rows"], node);
+    let count = 0;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      let buf = "";
+      for await (const row of rows) {
+        buf += render(row) + "\n";
+        count++;
+        if (buf.length >= 1 << 20) {
+          yield Buffer.from(buf, "utf8");
+          buf = "";
+        }
+      }
+      if (buf) yield Buffer.from(buf, "utf8");
+    }
     const file = join(outDir, fileName(node.id));
-    await writeRunFile(file, lines.join("\n") + (lines.length ? "\n" : ""));
-    env.log(`${node.id}: ${lines.length} rendered examples → ${file}`);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, chunks());
+    env.log(`${node.id}: ${count} rendered examples → ${file}`);
     return { tokens: { kind: "result", data: { file }, files: [file] } };
   };
 }

@@ -18,7 +18,7 @@ import { generateOp, responseLengthOp } from "./ops/generate.js";
 import { judgeOp, scoreOp, winRateOp } from "./ops/judge.js";
 import { loadTinyModel } from "./ops/model.js";
 import { createNodeCache } from "./cache.js";
-import { graphLock, outputDifference } from "./lock.js";
+import { graphLock, outputDifferenceAsync } from "./lock.js";
 import { createRun, openRun, type TuneLock } from "../store/index.js";
 import type { JsonValue } from "../store/fsx.js";
 import { ExecError, type ExecEnv, type ExecTokenizer, type ModelValue, type OpHandler, type SmokeLimits, type Substitution, type Value } from "./types.js";
@@ -209,9 +209,9 @@ function noteHeadline(headline: Record<string, number>, r: Record<string, unknow
   if (typeof r["task"] === "string" && typeof r["model"] === "string" && num("value") !== null) headline[`${r["task"]}@${r["model"]}`] = num("value")!;
 }
 
-/** --frozen: a node's rows/tokens must have the digests the lock recorded. */
-function checkFrozen(locked: TuneLock, nodeId: string, outputs: Record<string, Value>): Record<string, Value> {
-  const diff = outputDifference(locked, nodeId, outputs);
+/** --frozen: a node's rows/tokens must have the digests the lock recorded (streamed rows are read for it). */
+async function checkFrozen(locked: TuneLock, nodeId: string, outputs: Record<string, Value>): Promise<Record<string, Value>> {
+  const diff = await outputDifferenceAsync(locked, nodeId, outputs);
   if (diff) throw new ExecError("T9203", `--frozen: ${diff}`, "the data resolved differently than when the lock was written (a changed file, filter, seed or tune version); run `tune lock <recipe>` to accept it");
   return outputs;
 }

@@ -2,7 +2,7 @@
 // contract every op handler implements. The scheduler (scheduler.ts) knows
 // nothing about ops; handlers (ops/*.ts) know nothing about scheduling.
 import type { GraphNode, Graph } from "../../compiler/graph.js";
-import type { Row } from "../data/row.js";
+import type { Row, RowStream } from "../data/row.js";
 import type { TokenizedExample } from "../data/tokenize.js";
 import type { LlamaModel } from "../model/llama.js";
 import type { LlamaConfig } from "../io/hf-config.js";
@@ -35,9 +35,30 @@ export interface ModelValue {
   readonly standsInFor: string | null;
 }
 
-export interface RowsValue {
+/**
+ * Rows on an edge, in one of two forms (read them through ops/data.ts `rowStream` / `rowsArray`, which accept
+ * both):
+ *  • materialised — `rows` in memory: outputs that are small or that an op built with random access (sample of
+ *    n, shuffle, score, generate), and everything read from a file under the streaming threshold
+ *    (ops/data.ts `streamThresholdBytes`), so small data behaves exactly as it always has;
+ *  • lazy — no `rows`; `stream()` returns a replayable RowStream, and every pass over it re-opens the file and
+ *    re-runs the op chain (load_data → filter → dedup …) in constant memory. Large files stay on disk.
+ */
+export type RowsValue = MaterialRows | LazyRows;
+
+export interface MaterialRows {
   readonly kind: "rows";
   readonly rows: readonly Row[];
+  readonly stream?: undefined;
+}
+
+export interface LazyRows {
+  readonly kind: "rows";
+  readonly rows?: undefined;
+  /** A replayable stream: each iteration is a fresh pass, yielding the same rows in the same order. */
+  stream(): RowStream;
+  /** What the rows are read from (for messages), e.g. `data/big.jsonl → filter:picked#1`. */
+  readonly source: string;
 }
 
 export interface TokensValue {

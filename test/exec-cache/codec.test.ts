@@ -87,10 +87,10 @@ describe("rows and tokens", () => {
     await writeRows(dir, { kind: "rows", rows }, { runDir: "/r" });
     const back = await readRows(dir, { runDir: "/r" });
     expect(back.rows).toHaveLength(2);
-    expect(back.rows[0]!.origin).toEqual(origin(0, 1));
-    expect(back.rows[0]!.values["score"]).toBeNaN();
-    expect(back.rows[1]).toEqual(rows[1]);
-    expect("missing" in back.rows[1]!.values).toBe(true);
+    expect(back.rows![0]!.origin).toEqual(origin(0, 1));
+    expect(back.rows![0]!.values["score"]).toBeNaN();
+    expect(back.rows![1]).toEqual(rows[1]);
+    expect("missing" in back.rows![1]!.values).toBe(true);
   });
 
   it("round-trip SFT examples and preference pairs with counts and template", async () => {

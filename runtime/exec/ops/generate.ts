@@ -7,7 +7,7 @@ import { writeRunFile as writeFileAtomic } from "../files.js";
 import { generate } from "../../model/generate.js";
 import { compileTemplate, renderRow } from "../../data/template.js";
 import type { Row } from "../../data/row.js";
-import { rowsOf } from "./data.js";
+import { rowsArray } from "./data.js";
 import { bosFor } from "./tokenize.js";
 import type { ModelValue, OpHandler } from "../types.js";
 
@@ -35,7 +35,7 @@ function promptText(row: Row, template: TemplateParam | null): string {
 
 export const generateOp: OpHandler = async (node, inputs, env) => {
   const m = inputs["model"] as ModelValue;
-  let rows = rowsOf(inputs["rows"], node);
+  let rows = await rowsArray(inputs["rows"], node);
   const limit = typeof node.params["limit"] === "number" ? node.params["limit"] : null;
   const cap = env.smoke ? Math.min(limit ?? Infinity, env.smoke.evalDocs) : limit;
   if (cap !== null && rows.length > cap) {
@@ -70,7 +70,7 @@ export const generateOp: OpHandler = async (node, inputs, env) => {
 
 /** response_length: mean response length in characters and in tokens (the SamPO card reports it). */
 export const responseLengthOp: OpHandler = async (node, inputs, env) => {
-  const rows = rowsOf(inputs["responses"], node, "responses");
+  const rows = await rowsArray(inputs["responses"], node, "responses");
   const chars = rows.map((r) => String(r.values["response"] ?? "").length);
   const mean = chars.reduce((a, b) => a + b, 0) / Math.max(1, chars.length);
   env.metric({ node: node.id, model: node.params["model"], mean_response_chars: mean, n: rows.length });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { GraphNode } from "../../../compiler/graph.js";
 import { generate } from "../../model/generate.js";
 import { buildJudge, JudgeError, judgeResponses, scoreRows, scoreSummary, winRate, type Judge, type LocalGenerator } from "../../judge/index.js";
-import { rowsOf } from "./data.js";
+import { rowsArray } from "./data.js";
 import { ExecError, NotExecutable, type ExecEnv, type ModelValue, type OpHandler, type Value } from "../types.js";
 
 export function cacheRoot(): string {
@@ -64,7 +64,8 @@ const progressOf = (env: ExecEnv, label: string, total: number) => {
 };
 
 export const scoreOp: OpHandler = async (node, inputs, env) => {
-  const rows = rowsOf(inputs["rows"], node);
+  // Scored rows are returned in memory (each gains its score), so a streaming input is read into memory here.
+  const rows = await rowsArray(inputs["rows"], node);
   const judge = await judgeFor(node, inputs, env);
   const { bar, onProgress } = progressOf(env, `score ${String(node.params["field"])}`, rows.length);
   try {
@@ -79,7 +80,7 @@ export const scoreOp: OpHandler = async (node, inputs, env) => {
 };
 
 export const judgeOp: OpHandler = async (node, inputs, env) => {
-  const rows = rowsOf(inputs["responses"], node, "responses");
+  const rows = await rowsArray(inputs["responses"], node, "responses");
   const judge = await judgeFor(node, inputs, env);
   const { bar, onProgress } = progressOf(env, `judge ${String(node.params["model"])}`, rows.length);
   try {
@@ -97,7 +98,7 @@ export const judgeOp: OpHandler = async (node, inputs, env) => {
 };
 
 export const winRateOp: OpHandler = async (node, inputs, env) => {
-  const rows = rowsOf(inputs["responses"], node, "responses");
+  const rows = await rowsArray(inputs["responses"], node, "responses");
   const judge = await judgeFor(node, inputs, env);
   const { bar, onProgress } = progressOf(env, `win rate ${String(node.params["model"])}`, rows.length);
   try {

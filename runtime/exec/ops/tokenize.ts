@@ -10,7 +10,7 @@
 import type { GraphNode } from "../../../compiler/graph.js";
 import { compileTemplate, renderRow, type PromptTemplate } from "../../data/template.js";
 import { tokenizeExample, type TokenizedExample } from "../../data/tokenize.js";
-import { rowsOf } from "./data.js";
+import { rowsArray, rowsOf } from "./data.js";
 import { ExecError, type ExecEnv, type ModelValue, type OpHandler, type TokensValue } from "../types.js";
 
 interface TemplateParam {
@@ -91,7 +91,7 @@ const tokenizeSft = (node: GraphNode, m: ModelValue, env: ExecEnv, rows: ReturnT
 };
 
 export const tokenizeOp: OpHandler = async (node, inputs, env) => {
-  const rows = rowsOf(inputs["rows"], node);
+  const rows = await rowsArray(inputs["rows"], node);
   const m = modelOf(node, inputs["tokenizer"]);
   if (node.params["method"] === "dpo") {
     // Preference rows stay rows here; the DPO trainer renders and tokenizes pairs (TRL's truncation rules need all three parts).
