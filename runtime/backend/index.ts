@@ -4,16 +4,20 @@
 // wasm (default; installs from npm alone), the pure-JS cpu backend (last fallback), and libtensorflow through
 // the optional `@tensorflow/tfjs-node` / `@tensorflow/tfjs-node-gpu` packages. wasm and cpu need kernel fixes
 // (scatter-add gather gradient, pre-transposed matmul) before they are usable for training; this module
-// applies them and reports which backend actually runs, for every run's log.
+// applies them and reports which backend actually runs, for every run's log. It also registers tune's fused
+// transformer kernels (fused-kernels.ts) and can start wasm's multi-threaded binary (wasm-threads.ts).
 
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
+import { registerFusedKernels } from "./fused-kernels.js";
 import { registerSegmentSum } from "./segment-sum.js";
 import { registerRowGather } from "./wasm-gather.js";
 import { registerSharedIdentity } from "./wasm-identity.js";
 import { registerFastWasmMatMul } from "./wasm-matmul.js";
+import { setThreadedWasmBackend } from "./wasm-threads.js";
 
 export type DeviceRequest = "auto" | "wasm" | "cpu" | "tensorflow" | "gpu";
 
@@ -35,28 +39,66 @@ export function wasmBinaryDir(): string {
   return path.dirname(file) + path.sep;
 }
 
-async function initWasm(notes: string[]): Promise<BackendInfo> {
+/**
+ * XNNPACK threads for the wasm backend: `TUNE_WASM_THREADS` (a positive integer, or "auto" = one per CPU),
+ * default 1. Read once, when the wasm backend starts; the wasm module cannot change its pool afterwards.
+ */
+export function wasmThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env["TUNE_WASM_THREADS"]?.trim();
+  if (raw == null || raw === "") return 1;
+  if (raw === "auto") return Math.max(1, os.availableParallelism());
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`TUNE_WASM_THREADS must be a whole number from 1 to 64 or "auto", got "${raw}" (hint: unset it for 1 thread)`);
+  }
+  return n;
+}
+
+let wasmStarted = false;
+
+async function startWasm(threads: number, notes: string[]): Promise<void> {
   tfWasm.setWasmPaths(wasmBinaryDir());
+  if (threads > 1 && !wasmStarted) {
+    wasmStarted = true;
+    if (await setThreadedWasmBackend(threads)) return;
+    throw new Error(
+      `the multi-threaded tfjs wasm backend (${threads} threads) did not start in this Node ${process.version}; ` +
+        `unset TUNE_WASM_THREADS to run single-threaded`,
+    );
+  }
+  wasmStarted = true;
   const ok = await tf.setBackend("wasm");
   if (!ok || tf.getBackend() !== "wasm") throw new Error("tfjs wasm backend failed to initialise");
+  if (threads > 1 && tfWasm.getThreadsCount() !== threads) {
+    notes.push(`wasm: already started with ${tfWasm.getThreadsCount()} thread(s); ${threads} requested`);
+  }
+}
+
+async function initWasm(notes: string[], threads: number): Promise<BackendInfo> {
+  await startWasm(threads, notes);
   const backend = tf.backend() as tfWasm.BackendWasm;
   registerSegmentSum("wasm");
   registerFastWasmMatMul(backend);
   registerSharedIdentity();
   registerRowGather();
+  registerFusedKernels();
   notes.push("wasm: UnsortedSegmentSum = direct scatter-add (tune kernel)");
-  notes.push("wasm: Identity shares the input buffer instead of copying (tune kernel)");
+  notes.push("wasm: Identity and same-dtype Cast share the input buffer instead of copying (tune kernel)");
   notes.push("wasm: GatherV2 on axis 0 copies whole rows (tune kernel)");
-  notes.push("wasm: BatchMatMul = explicit transpose + per-batch XNNPACK (tune kernel)");
+  notes.push("wasm: BatchMatMul = explicit (cached for weights) transpose + per-batch XNNPACK (tune kernel)");
+  notes.push("wasm: fused RoPE + head transpose, softmax cross-entropy (tune kernels)");
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  return { backend: "wasm", device: `wasm (${simd ? "SIMD" : "no SIMD"}, ${tfWasm.getThreadsCount()} thread)`, notes };
+  const n = tfWasm.getThreadsCount();
+  return { backend: "wasm", device: `wasm (${simd ? "SIMD" : "no SIMD"}, ${n} thread${n === 1 ? "" : "s"})`, notes };
 }
 
 async function initCpu(notes: string[]): Promise<BackendInfo> {
   const ok = await tf.setBackend("cpu");
   if (!ok) throw new Error("tfjs cpu backend failed to initialise");
   registerSegmentSum("cpu");
+  registerFusedKernels();
   notes.push("cpu: UnsortedSegmentSum = direct scatter-add (tune kernel)");
+  notes.push("cpu: fused RoPE + head transpose, softmax cross-entropy (tune kernels)");
   return { backend: "cpu", device: "cpu (pure JS)", notes };
 }
 
@@ -106,7 +148,7 @@ async function initAuto(notes: string[]): Promise<BackendInfo> {
     }
   }
   try {
-    return await initWasm(notes);
+    return await initWasm(notes, wasmThreadsFromEnv());
   } catch (err) {
     notes.push(`auto: wasm failed (${firstLine(err)}); using cpu`);
     return initCpu(notes);
@@ -124,7 +166,7 @@ export async function initBackend(device: DeviceRequest = "wasm"): Promise<Backe
   let info: BackendInfo;
   switch (device) {
     case "wasm":
-      info = await initWasm(notes);
+      info = await initWasm(notes, wasmThreadsFromEnv());
       break;
     case "cpu":
       info = await initCpu(notes);

@@ -9,6 +9,10 @@
 //      registered with the C++ side at an offset inside the operand's heap buffer and unregistered (never
 //      freed) afterwards. The XNNPACK operator cached on a view id is deleted when the id is unregistered.
 // Broadcasting other than "same batch" or "one side has batch 1" falls back to the original kernel.
+//   3. keeps the transpose of a 2-D right operand used with transposeB (a weight in `x·Wᵀ`: the tied LM head,
+//      every linear's input gradient `dy·Wᵀ`) until that operand is disposed. A frozen weight (LoRA, reference
+//      models) is then transposed once per run instead of once per step, and XNNPACK, which caches its packed
+//      weights per right-operand id, packs it once too (creating an operator costs ~0.3 ms for 128×384).
 
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -39,6 +43,38 @@ interface MatMulArgs {
 
 let rawMatMul: RawMatMul | null = null;
 let originalKernel: tf.KernelConfig | null = null;
+
+/** Transposes kept per source data id, and their total size (bounded so big models do not double memory). */
+const transposed = new Map<tf.DataId, tf.TensorInfo>();
+let transposedBytes = 0;
+const TRANSPOSE_CACHE_BYTES = 256 * 2 ** 20;
+
+/** The transpose of 2-D `b`, kept until `b`'s buffer is freed; null when the cache is full. */
+function cachedTranspose(b: tf.TensorInfo, backend: BackendWasm): tf.TensorInfo | null {
+  const hit = transposed.get(b.dataId);
+  if (hit) return hit;
+  const bytes = b.shape[0] * b.shape[1] * 4;
+  if (transposedBytes + bytes > TRANSPOSE_CACHE_BYTES) return null;
+  const t = transposeLast2(b, backend);
+  transposed.set(b.dataId, t);
+  transposedBytes += bytes;
+  return t;
+}
+
+/** Evict a source's cached transpose once the backend really frees the source. */
+function watchDisposals(backend: BackendWasm): void {
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: tf.DataId, force?: boolean): boolean => {
+    const freed = dispose(dataId, force);
+    const t = freed ? transposed.get(dataId) : undefined;
+    if (t) {
+      transposed.delete(dataId);
+      transposedBytes -= t.shape[0] * t.shape[1] * 4;
+      dispose(t.dataId, true);
+    }
+    return freed;
+  };
+}
 
 function shapeBytes(shape: number[]): Uint8Array {
   return new Uint8Array(new Int32Array(shape).buffer);
@@ -109,9 +145,13 @@ function fastBatchMatMul(args: MatMulArgs): tf.TensorInfo {
   }
   const temps: tf.TensorInfo[] = [];
   const a = transposeA ? transposeLast2(a0, backend) : a0;
-  const b = transposeB ? transposeLast2(b0, backend) : b0;
   if (a !== a0) temps.push(a);
-  if (b !== b0) temps.push(b);
+  let b = b0;
+  if (transposeB) {
+    const kept = b0.shape.length === 2 ? cachedTranspose(b0, backend) : null;
+    b = kept ?? transposeLast2(b0, backend);
+    if (!kept) temps.push(b);
+  }
   try {
     const [m, k] = a.shape.slice(-2);
     const [k2, n] = b.shape.slice(-2);
@@ -152,6 +192,7 @@ export function registerFastWasmMatMul(backend: BackendWasm): void {
   rawMatMul = internals.wasm.cwrap("BatchMatMul", null, [
     "number", "array", "number", "number", "array", "number", "number", "number", "number",
   ]) as unknown as RawMatMul;
+  watchDisposals(backend);
   tf.unregisterKernel("BatchMatMul", "wasm");
   tf.registerKernel({
     kernelName: "BatchMatMul",

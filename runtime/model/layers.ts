@@ -1,8 +1,9 @@
-// The tensor building blocks of a Llama decoder layer: RMSNorm, SwiGLU activation, RoPE, GQA attention.
+// The tensor building blocks of a Llama decoder layer as tfjs op chains: RMSNorm, SiLU, GQA attention.
 //
 // Why this exists: these are the pieces whose numerics must match HF `modeling_llama.py` (algorithms.md §3);
 // keeping them as small pure functions over tfjs tensors lets the model, the KV-cache path and the tests share
 // one implementation. All inputs are float32 (tfjs has no bf16), so "RMSNorm in fp32" holds trivially.
+// RoPE is a fused kernel (fused.ts).
 
 import * as tf from "@tensorflow/tfjs";
 
@@ -47,22 +48,6 @@ export const silu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
   };
 }) as (z: tf.Tensor) => tf.Tensor;
 
-export interface RopeInputs {
-  /** [B, T, 1, hd] */
-  cos: tf.Tensor4D;
-  /** [B, T, 1, hd], first half negated */
-  sinSigned: tf.Tensor4D;
-  /** [hd, hd] half-swap permutation */
-  swap: tf.Tensor2D;
-}
-
-/** x' = x·cos + rotate_half(x)·sin on x [B, T, heads, hd] (half-split layout, as HF). */
-export function applyRope(x: tf.Tensor4D, rope: RopeInputs): tf.Tensor4D {
-  const [B, T, H, hd] = x.shape;
-  const swapped = tf.reshape(tf.matMul(tf.reshape(x, [B * T * H, hd]), rope.swap), [B, T, H, hd]);
-  return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.sinSigned)) as tf.Tensor4D;
-}
-
 /**
  * Scaled dot-product attention with grouped KV heads. q [B, H, T, hd] (already multiplied by 1/√hd),
  * k, v [B, Hkv, S, hd]; mask additive [B|1, 1, T, S] or null. Returns [B·T, H·hd].
@@ -79,14 +64,4 @@ export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.
   const probs = tf.reshape(tf.softmax(scores), [B, Hkv, nRep * T, S]);
   const ctx = tf.reshape(tf.matMul(probs, v), [B, H, T, hd]);
   return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H * hd]);
-}
-
-/** [B·T, heads·hd] → [B, T, heads, hd] */
-export function splitHeads(x: tf.Tensor2D, B: number, T: number, heads: number, hd: number): tf.Tensor4D {
-  return tf.reshape(x, [B, T, heads, hd]);
-}
-
-/** [B, T, heads, hd] → [B, heads, T, hd] */
-export function headsFirst(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.transpose(x, [0, 2, 1, 3]);
 }

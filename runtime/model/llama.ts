@@ -7,9 +7,10 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { type LlamaConfig, validateConfig } from "./config.js";
-import { applyRope, attend, headsFirst, rmsNorm, silu, splitHeads, type RopeInputs } from "./layers.js";
+import { ropeHeads } from "./fused.js";
+import { attend, rmsNorm, silu } from "./layers.js";
 import { buildAttentionMask, defaultPositions, positionsFromSegments } from "./mask.js";
-import { halfSwapMatrix, ropeInvFreq, ropeTables } from "./rope.js";
+import { ropeInvFreq, ropeTables } from "./rope.js";
 import { checkWeights, type HostWeights, randomHfWeights, toHfLayout, toMemoryLayout } from "./weights.js";
 
 /** A rectangular batch of token ids, row-major [batch, seqLen]. */
@@ -41,10 +42,16 @@ export interface KvCache {
   length: number;
 }
 
+/** RoPE rows for every token of the batch: [B·T, hd] each, sinSigned with its first half negated. */
+interface RopeRows {
+  cos: tf.Tensor2D;
+  sinSigned: tf.Tensor2D;
+}
+
 interface LayerInputs {
   B: number;
   T: number;
-  rope: RopeInputs;
+  rope: RopeRows;
   mask: tf.Tensor4D | null;
   ctx: ForwardContext;
   past?: KvCache;
@@ -57,14 +64,12 @@ export class LlamaModel {
   readonly weights: Map<string, tf.Variable>;
   hook: LinearHook | null = null;
   private readonly invFreq: Float32Array;
-  private readonly swap: tf.Tensor2D;
 
   private constructor(config: LlamaConfig, weights: Map<string, tf.Variable>) {
     validateConfig(config);
     this.config = config;
     this.weights = weights;
     this.invFreq = ropeInvFreq(config);
-    this.swap = tf.keep(tf.tensor2d(halfSwapMatrix(config.headDim), [config.headDim, config.headDim]));
   }
 
   /** Build from HF-named, HF-layout float32 tensors (e.g. `readAllF32(model.safetensors)`). Frozen by default. */
@@ -153,14 +158,14 @@ export class LlamaModel {
     return { hidden, cache: present ? { layers: present, length: pastLen + T } : undefined };
   }
 
-  private ropeInputs(batch: TokenBatch, pastLen: number): RopeInputs {
+  private ropeInputs(batch: TokenBatch, pastLen: number): RopeRows {
     const { batch: B, seqLen: T } = batch;
     const positions =
       batch.positionIds ??
       (batch.segmentIds ? positionsFromSegments(batch.segmentIds, B, T) : defaultPositions(B, T, pastLen));
     const hd = this.config.headDim;
     const { cos, sinSigned } = ropeTables(this.invFreq, positions, hd);
-    return { cos: tf.tensor4d(cos, [B, T, 1, hd]), sinSigned: tf.tensor4d(sinSigned, [B, T, 1, hd]), swap: this.swap };
+    return { cos: tf.tensor2d(cos, [B * T, hd]), sinSigned: tf.tensor2d(sinSigned, [B * T, hd]) };
   }
 
   private maskTensor(batch: TokenBatch, pastLen: number): tf.Tensor4D | null {
@@ -184,9 +189,11 @@ export class LlamaModel {
     const q = this.linear(`${p}.q_proj`, x, ctx);
     const k = this.linear(`${p}.k_proj`, x, ctx);
     const v = this.linear(`${p}.v_proj`, x, ctx);
-    const qh = headsFirst(applyRope(splitHeads(tf.mul(q, 1 / Math.sqrt(hd)) as tf.Tensor2D, B, T, H, hd), inp.rope));
-    let kh = headsFirst(applyRope(splitHeads(k, B, T, Hkv, hd), inp.rope));
-    let vh = headsFirst(splitHeads(v, B, T, Hkv, hd));
+    const { cos, sinSigned } = inp.rope;
+    // [B·T, heads·hd] → [B, heads, T, hd], queries scaled by 1/√hd, then rotated (one fused kernel each).
+    const qh = ropeHeads(q, cos, sinSigned, { batch: B, heads: H, scale: 1 / Math.sqrt(hd), rotate: true });
+    let kh = ropeHeads(k, cos, sinSigned, { batch: B, heads: Hkv, rotate: true });
+    let vh = ropeHeads(v, cos, sinSigned, { batch: B, heads: Hkv, rotate: false });
     const cached = inp.past?.layers[i];
     if (cached) {
       kh = tf.concat([cached.k, kh], 2);
@@ -206,7 +213,6 @@ export class LlamaModel {
   dispose(): void {
     for (const v of this.weights.values()) v.dispose();
     this.weights.clear();
-    this.swap.dispose();
   }
 }
 

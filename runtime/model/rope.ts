@@ -62,11 +62,3 @@ export function ropeTables(invFreq: Float32Array, positions: ArrayLike<number>, 
   }
   return { cos, sinSigned };
 }
-
-/** [d, d] permutation P with (x P)_j = x_{(j + d/2) mod d}: swaps the two halves of the last axis exactly. */
-export function halfSwapMatrix(headDim: number): Float32Array {
-  const half = headDim / 2;
-  const p = new Float32Array(headDim * headDim);
-  for (let j = 0; j < headDim; j++) p[((j + half) % headDim) * headDim + j] = 1;
-  return p;
-}

@@ -7,6 +7,7 @@
 // Only rows with a label go through the LM head: the same numbers as HF's full [B, T, V] logits, less work.
 
 import * as tf from "@tensorflow/tfjs";
+import { crossEntropySum } from "../model/fused.js";
 import type { ForwardContext, LlamaModel, TokenBatch } from "../model/llama.js";
 
 export const IGNORE_INDEX = -100;
@@ -52,30 +53,12 @@ export function maskSegmentStarts(labels: Int32Array, segmentIds: Int32Array, ba
 }
 
 /**
- * Σ over rows of −log softmax(logits)[target]. Gradient (softmax − onehot)·dy in one step instead of
- * log-softmax's chain. `targets` are closed over (they need no gradient).
+ * Σ over rows of −log softmax(logits)[target], as one fused kernel on wasm/cpu (runtime/model/fused.ts: softmax
+ * then one pass; the gradient (softmax − onehot)·dy needs no exp). `targets` need no gradient. Backends without
+ * the fused kernel (tfjs-node) run the equivalent op chain.
  */
 export function sumCrossEntropy(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
-  const [n, vocab] = logits.shape;
-  const flatIdx = new Int32Array(n);
-  for (let i = 0; i < n; i++) flatIdx[i] = i * vocab + targets[i];
-  const ce = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = args[0] as tf.Tensor2D;
-    const save = args[1] as tf.GradSaveFunc;
-    const lse = tf.logSumExp(x, 1, true);
-    save([x, lse]);
-    const picked = tf.gather(tf.reshape(x, [-1]), tf.tensor1d(flatIdx, "int32"));
-    return {
-      value: tf.sub(tf.sum(lse), tf.sum(picked)) as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, l] = saved;
-        // int32 one-hot then cast: the wasm OneHot kernel writes integer bits into float32 outputs (tfjs 4.22).
-        const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, "int32"), vocab), "float32");
-        return tf.mul(tf.sub(tf.exp(tf.sub(xs, l)), onehot), dy);
-      },
-    };
-  });
-  return ce(logits) as tf.Scalar;
+  return crossEntropySum(logits, targets);
 }
 
 /** Σ token CE over the label tokens of `batch` (scalar), and how many there were. */
