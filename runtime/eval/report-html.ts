@@ -167,6 +167,8 @@ export function reportHtml(rep: Report): string {
   }
   if (rep.detail.length > 0) parts.push("<h2>Per task and metric</h2>", detailTable(rep, rep.models, rep.compared));
   if (rep.models.length > 1) for (const m of rep.models) parts.push(`<h2>${e(m)}</h2>`, detailTable(rep, [m], []));
+  const tpl = Object.entries(rep.templates);
+  if (tpl.length > 0) parts.push(`<p>Eval prompts: ${tpl.map(([m, t]) => `${e(m)} ${t === null ? "as the tasks build them (no chat template)" : `wrapped in its training template <code>${e(t)}</code>`}`).join("; ")}.</p>`);
   if (rep.notRun.length > 0) parts.push(`<p>Not run (see run.log for why): ${e(rep.notRun.join(", "))}.</p>`);
   if (rep.smoke) parts.push("<p>Smoke run: the tiny model stood in for the recipe's models and every task was subsampled; these numbers only show that the pipeline works.</p>");
   parts.push("</body>", "</html>", "");

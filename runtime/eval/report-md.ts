@@ -86,6 +86,8 @@ export function reportMarkdown(rep: Report): string {
   const lines = [`# ${rep.recipe}: evaluation`, "", ...summaryTable(rep), ...legend(rep)];
   if (rep.detail.length > 0) lines.push("", "## Per task and metric", "", ...detailTable(rep));
   if (rep.models.length > 1) for (const m of rep.models) lines.push("", `## ${m}`, "", ...modelTable(rep, m));
+  const tpl = Object.entries(rep.templates);
+  if (tpl.length > 0) lines.push("", `Eval prompts: ${tpl.map(([m, t]) => `${m} ${t === null ? "as the tasks build them (no chat template)" : `wrapped in its training template \`${t}\``}`).join("; ")}.`);
   if (rep.notRun.length > 0) lines.push("", `Not run (see run.log for why): ${rep.notRun.join(", ")}.`);
   if (rep.smoke) lines.push("", "Smoke run: the tiny model stood in for the recipe's models and every task was subsampled; these numbers only show that the pipeline works.");
   return lines.join("\n") + "\n";

@@ -81,6 +81,8 @@ export interface Report {
   /** Report inputs that produced no result (node ids). */
   notRun: string[];
   smoke: boolean;
+  /** Eval template per model (null: prompts as the task builds them), as the eval nodes recorded it. */
+  templates: Record<string, string | null>;
 }
 
 // ---- inputs
@@ -113,6 +115,8 @@ export interface ResultData {
   n?: unknown;
   unparseable?: unknown;
   run?: unknown;
+  /** The chat template the eval wrapped prompts in (the one the model was trained with), or null for none. */
+  template?: unknown;
 }
 
 export interface ReportInput {
@@ -227,12 +231,15 @@ function average(summary: readonly ReportRow[], models: readonly string[]): Repo
 /** Build the report from the result values that reached the report node. */
 export function buildReport(input: ReportInput): Report {
   const models: string[] = [];
+  const templates: Record<string, string | null> = {};
   const summary = new RowTable();
   const detail = new RowTable();
   const ran = new Set<string>();
   for (const d of input.results) {
     const model = str(d.model, "model");
     if (!models.includes(model)) models.push(model);
+    if (typeof d.template === "string") templates[model] = d.template;
+    else if (d.run && !(model in templates)) templates[model] = null;
     if (typeof d.node === "string") ran.add(d.node);
     const run = runResults(d.run);
     if (run) {
@@ -261,6 +268,7 @@ export function buildReport(input: ReportInput): Report {
     detail: detail.rows,
     notRun: input.expected.filter((id) => !ran.has(id)),
     smoke: input.smoke,
+    templates,
   };
 }
 

@@ -1,6 +1,7 @@
 // The report's numbers: which model is the base (found in real compiled graphs of shipped recipes), each
 // fine-tuned model's Δ and its combined stderr, the better/worse verdict in the metric's direction, averages,
 // unscored judge results and inputs that never ran. Expected values are computed here by hand from the inputs.
+import { reportMarkdown } from "../../runtime/eval/report-md.js";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compile } from "../../compiler/compile.js";
@@ -96,6 +97,18 @@ describe("buildReport", () => {
     { node: "judge:x@sft", task: "judge litgpt_0_100", model: "sft", metric: "mean score", value: null, stderr: null, n: 20, unparseable: 20 },
   ];
   const rep = buildReport({ recipe: "quickstart", results, expected: [...results.map((r) => String(r.node)), "eval_task:piqa@sft"], trained: new Set(["sft"]), smoke: false });
+
+  it("records which eval template each model's prompts went through", () => {
+    const withTpl = buildReport({
+      recipe: "q",
+      results: [{ ...results[0]!, template: null }, { ...results[2]!, template: "alpaca_blank" }],
+      expected: [],
+      trained: new Set(["sft"]),
+      smoke: false,
+    });
+    expect(withTpl.templates).toEqual({ tiny: null, sft: "alpaca_blank" });
+    expect(reportMarkdown(withTpl)).toContain("Eval prompts: tiny as the tasks build them (no chat template); sft wrapped in its training template `alpaca_blank`.");
+  });
 
   it("puts the headline metric of each task in the summary, every metric in the detail", () => {
     expect(rep.models).toEqual(["tiny", "sft"]);
