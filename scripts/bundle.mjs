@@ -5,26 +5,9 @@
 // files relative to their own packages, and only `tune run` needs them.
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
+import { cliBundleOptions } from "./bundle-options.mjs";
 
 // Chunk names are content hashes: clear the old ones so dist/ does not grow with every build.
 rmSync("dist/bundle", { recursive: true, force: true });
 
-await build({
-  entryPoints: ["cli/main.ts"],
-  // Code splitting keeps `tune run`'s runtime (and tfjs, loaded by it) in chunks that
-  // only load when a command imports them; lint/fmt/plan never pay for them.
-  entryNames: "tune",
-  outdir: "dist/bundle",
-  outExtension: { ".js": ".mjs" },
-  splitting: true,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  // pacote and friends read files relative to __dirname (CommonJS) and must stay in node_modules.
-  external: ["@tensorflow/*", "@huggingface/*", "hyparquet", "hyparquet-compressors", "csv-parse", "pacote", "libnpmpublish", "npm-registry-fetch", "tar"],
-  // CommonJS dependencies (commander, handlebars) call require() for node builtins.
-  banner: { js: 'import { createRequire as __tuneCreateRequire } from "node:module"; const require = __tuneCreateRequire(import.meta.url);' },
-  sourcemap: "linked",
-  logLevel: "warning",
-});
+await build({ ...cliBundleOptions("cli/main.ts", "dist/bundle"), sourcemap: "linked" });

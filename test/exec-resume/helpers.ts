@@ -6,6 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+// @ts-expect-error: a plain .mjs module without types (scripts/ holds the build scripts)
+import { cliBundleOptions } from "../../scripts/bundle-options.mjs";
 
 const made: string[] = [];
 
@@ -23,20 +25,7 @@ export function cleanup(): void {
 export async function bundleCli(): Promise<string> {
   const out = resolve("dist", `test-cli-${process.pid}-${Date.now()}`);
   made.push(out);
-  await build({
-    entryPoints: [resolve("cli/main.ts")],
-    entryNames: "tune",
-    outdir: out,
-    outExtension: { ".js": ".mjs" },
-    splitting: true,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: ["@tensorflow/*", "@huggingface/*", "hyparquet", "hyparquet-compressors", "csv-parse", "pacote", "libnpmpublish", "npm-registry-fetch", "tar"],
-    banner: { js: 'import { createRequire as __tuneCreateRequire } from "node:module"; const require = __tuneCreateRequire(import.meta.url);' },
-    logLevel: "warning",
-  });
+  await build(cliBundleOptions(resolve("cli/main.ts"), out));
   const entry = join(out, "entry.mjs");
   writeFileSync(entry, `import { main } from "./tune.mjs";\nprocess.exitCode = await main(process.argv.slice(2));\n`);
   return entry;
