@@ -11,7 +11,7 @@ import { TOP_LEVEL } from "../compiler/schema/blocks.js";
 import type { Diagnostic } from "../grammar/diagnostic.js";
 import { formatSource } from "../grammar/format.js";
 import { atomicWrite } from "./fs-util.js";
-import { displayPath, fsHost } from "./host.js";
+import { displayPath, fsHost, packageRoot } from "./host.js";
 import { renderDiagnostics, type RenderFormat, type SourceText } from "./render/index.js";
 import { lineDiff } from "./diff.js";
 import { planText, type PlanFormat } from "./plan.js";
@@ -85,17 +85,42 @@ export interface LintOptions {
 }
 
 export function lintCommand(paths: readonly string[], opts: LintOptions, io: Io): number {
+  return emitLint(collectLint(paths), opts, io);
+}
+
+/** `tune lint` plus the data-aware T5540 truncation check (cli/lint-truncation.ts: loaded only for recipes that tokenize). */
+export async function lintCommandWithData(paths: readonly string[], opts: LintOptions, io: Io): Promise<number> {
+  const r = collectLint(paths);
+  for (const { file, c } of r.compiled) {
+    if (!c.graph || c.diagnostics.some((d) => d.severity === "error") || !c.graph.nodes.some((n) => n.op === "tokenize")) continue;
+    const { truncationWarnings } = await import("./lint-truncation.js");
+    r.diags.push(...applyAllow(await truncationWarnings(c.graph, file, packageRoot()), allowedCodes(c.checked?.entry)));
+  }
+  return emitLint(r, opts, io);
+}
+
+interface Linted {
+  diags: Diagnostic[];
+  sources: Map<string, SourceText>;
+  compiled: { file: string; c: Compilation }[];
+}
+
+function collectLint(paths: readonly string[]): Linted {
   const files = expandPaths(paths.length > 0 ? paths : ["."]);
-  const all: Diagnostic[] = [];
-  const sources = new Map<string, SourceText>();
+  const r: Linted = { diags: [], sources: new Map(), compiled: [] };
   for (const file of files) {
     const c = compileFile(file);
-    for (const [k, v] of sourcesOf(c)) sources.set(k, v);
+    r.compiled.push({ file, c });
+    for (const [k, v] of sourcesOf(c)) r.sources.set(k, v);
     const own = c.diagnostics.filter((d) => !d.labels[0] || !d.labels[0].span.file.startsWith("std/") || d.severity === "error");
-    all.push(...applyAllow([...own, ...planDiagnostics(c)], allowedCodes(c.checked?.entry)));
+    r.diags.push(...applyAllow([...own, ...planDiagnostics(c)], allowedCodes(c.checked?.entry)));
   }
-  const unique = dedupe(all);
-  const text = render(unique, sources, opts.format, opts.color);
+  return r;
+}
+
+function emitLint(r: Linted, opts: LintOptions, io: Io): number {
+  const unique = dedupe(r.diags);
+  const text = render(unique, r.sources, opts.format, opts.color);
   if (text) io.out(text);
   return unique.some((d) => d.severity !== "info") ? 1 : 0;
 }

@@ -14,6 +14,7 @@ import {
   explainCommand,
   fmtCommand,
   lintCommand,
+  lintCommandWithData,
   listCodes,
   planCommand,
   processIo,
@@ -40,8 +41,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("check recipes and report every problem at once")
     .argument("[paths...]", "recipe files or directories", [])
     .addOption(new Option("--format <format>", "output format").choices([...RENDER_FORMATS]).default("text"))
+    .option("--data", "also read local data files and warn (T5540) when a share of rows exceeds a stage's cutoff with the model's real tokenizer (slower: tokenizes up to 2,000 rows per dataset)")
     .option("--no-color", "plain output")
-    .action((paths: string[], opts) => setExit(lintCommand(paths, { format: opts.format, color: useColor(opts) }, processIo)));
+    .action(async (paths: string[], opts) =>
+      setExit(opts.data ? await lintCommandWithData(paths, { format: opts.format, color: useColor(opts) }, processIo) : lintCommand(paths, { format: opts.format, color: useColor(opts) }, processIo)),
+    );
 
   program
     .command("fmt")
@@ -101,12 +105,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("data")
-    .description("show what each stage will be trained on: counts, and the first rows as masked prompt + trained completion")
-    .argument("<recipe>", "recipe file")
+    .description("show what each stage will be trained on (rows after each op, token lengths, masked/trained samples), or inspect one file with --source")
+    .argument("[recipe]", "recipe file (not needed with --source)")
+    .option("--source <file>", "inspect one data file without a recipe: format, inferred schema, bad rows as FILE:LINE (exit 1 if any)")
     .option("--stage <name>", "only this stage")
-    .option("--rows <n>", "examples to show per stage", "3")
-    .option("--smoke", "read the smoke files and the tiny model's tokenizer (as tune run --smoke)")
-    .action(async (recipe: string, opts) => setExit(await dataCommand(recipe, { stage: opts.stage ?? null, rows: Math.max(0, Number(opts.rows) || 0), smoke: !!opts.smoke }, processIo)));
+    .option("--n <n>", "examples to show per stage", "3")
+    .option("--rows <n>", "alias of --n")
+    .option("--smoke", "read the smoke files (as tune run --smoke); token counts still use the real tokenizer when it can be had")
+    .option("--json", "machine-readable report (token ids and the masked/trained split per sample)")
+    .action(async (recipe: string | undefined, opts) =>
+      setExit(
+        await dataCommand(recipe ?? null, { stage: opts.stage ?? null, n: Math.max(0, Number(opts.rows ?? opts.n) || 0), smoke: !!opts.smoke, json: !!opts.json, source: (opts.source as string | undefined) ?? null }, processIo),
+      ),
+    );
 
   program
     .command("lock")
