@@ -19,18 +19,8 @@ export interface TokenLogProbs {
 
 /** log-softmax(row)[target] and whether target is the (first) argmax, in float64 from float32 logits. */
 function scoreRow(row: Float32Array, offset: number, vocab: number, target: number): { lp: number; greedy: boolean } {
-  let max = -Infinity;
-  let arg = 0;
-  for (let v = 0; v < vocab; v++) {
-    const x = row[offset + v];
-    if (x > max) {
-      max = x;
-      arg = v;
-    }
-  }
-  let z = 0;
-  for (let v = 0; v < vocab; v++) z += Math.exp(row[offset + v] - max);
-  return { lp: row[offset + target] - max - Math.log(z), greedy: arg === target };
+  const s = rowStats(row, offset, vocab);
+  return { lp: row[offset + target] - s.max - s.logZ, greedy: s.arg === target };
 }
 
 /** Per-token log-probs for several sequences in one forward (each needs ≥ 1 token). */
