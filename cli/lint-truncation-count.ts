@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { GraphNode } from "../compiler/graph.js";
-import type { FieldSpec, FieldType } from "../runtime/data/schema.js";
+import { bosIdFor, schemaOf, templateOf } from "../runtime/exec/node-params.js";
 
 export interface DatasetCount {
   name: string;
@@ -21,41 +21,6 @@ export interface TruncationCount {
   /** The tokenizer in words ("the Llama 3 tokenizer"). */
   tokenizer: string;
   datasets: DatasetCount[];
-}
-
-interface TemplateParam {
-  name: string;
-  prompt: string;
-  completion?: string;
-  eos: boolean;
-  mask_prompt: boolean;
-  system?: string;
-}
-
-interface FieldParam {
-  name: string;
-  type: string;
-  optional: boolean;
-  default: unknown;
-  from: string | null;
-}
-
-/** The same defaults as runtime/exec/ops/tokenize.ts `templateOf` (PLAIN_TEXT without a template). */
-function templateOf(node: GraphNode): TemplateParam {
-  return (node.params["template"] as unknown as TemplateParam | null | undefined) ?? { name: "plain text", prompt: "", completion: "{{text}}", eos: true, mask_prompt: false };
-}
-
-/** The same projection as runtime/exec/ops/data.ts `schemaOf`. */
-function schemaOf(node: GraphNode): FieldSpec[] | undefined {
-  const fields = node.params["fields"] as unknown as FieldParam[] | undefined;
-  if (!fields || fields.length === 0) return undefined;
-  return fields.map((f) => ({
-    name: f.name,
-    type: f.type as FieldType,
-    optional: f.optional,
-    ...(f.default !== null && f.default !== undefined ? { default: f.default } : {}),
-    ...(f.from && f.from !== f.name ? { from: f.from } : {}),
-  }));
 }
 
 async function tokenizerOf(model: GraphNode, recipePath: string, packageRoot: string) {
@@ -87,11 +52,9 @@ export async function countTruncated(
   const { compileTemplate, renderRow } = await import("../runtime/data/template.js");
   const { tokenizeExample } = await import("../runtime/data/tokenize.js");
   const tp = templateOf(t.tokenize);
-  const ct = compileTemplate({ name: tp.name, kind: "fields", prompt: tp.prompt, completion: tp.completion ?? "", appendEos: tp.eos });
+  const ct = compileTemplate(tp);
   const cutoff = Number(t.tokenize.params["cutoff"]);
-  const bosId = tok.tokenizer.bosId;
-  const bosText = bosId === null ? "" : tok.tokenizer.decode([bosId]);
-  const bos = bosId === null || (bosText && tp.prompt.startsWith(bosText)) ? undefined : bosId;
+  const bos = bosIdFor(tok.tokenizer, tp.prompt);
   const eos = tok.tokenizer.eosId ?? undefined;
   const datasets: DatasetCount[] = [];
   for (const d of t.datasets) {
@@ -102,7 +65,7 @@ export async function countTruncated(
       let full: number;
       try {
         const r = renderRow(ct, row, tp.system ? { system: tp.system } : {});
-        full = tokenizeExample(r, tok.tokenizer, { cutoff, bosId: bos, eosId: eos, maskPrompt: tp.mask_prompt }).fullLength;
+        full = tokenizeExample(r, tok.tokenizer, { cutoff, bosId: bos, eosId: eos, maskPrompt: tp.maskPrompt }).fullLength;
       } catch {
         continue; // a row the template cannot render is the compiler's or `tune data`'s to report
       }

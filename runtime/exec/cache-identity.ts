@@ -12,7 +12,8 @@ import { basename, join } from "node:path";
 import type { GraphNode } from "../../compiler/graph.js";
 import { hubRequestOf, resolveHubCommit } from "../data/hub/index.js";
 import { fileIdentity, type Identity } from "../store/index.js";
-import { hubSnapshot, TINY_MODEL_DIR } from "./ops/model.js";
+import { TINY_MODEL_DIR } from "./ops/model.js";
+import { hubModelSnapshot } from "../data/hub/settings.js";
 import { resolveRecipePath } from "./paths.js";
 import type { ExecEnv, SmokeLimits } from "./types.js";
 
@@ -66,7 +67,7 @@ export function modelSource(node: GraphNode, ctx: IdentityContext): { dir: strin
   if (typeof p["path"] === "string") return { dir: resolveRecipePath(ctx, p["path"], "model directory"), hub: null };
   if (typeof p["hub"] !== "string") return null;
   const revision = String(p["revision"] ?? "main");
-  const snap = hubSnapshot(p["hub"], revision);
+  const snap = hubModelSnapshot(p["hub"], revision);
   return snap ? { dir: snap, hub: { repo: p["hub"], revision } } : null;
 }
 

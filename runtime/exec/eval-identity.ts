@@ -93,10 +93,20 @@ export async function evalModelIdentity(m: ModelValue, o: { asLoaded: boolean; m
     const files = identitySalt(await o.memo.modelDir(m.baseDir));
     return identityOf({ ...files, weights: "files", adapter: "none" });
   }
+  const known = inMemory.get(m);
+  if (known) return known;
   const side: Record<string, string> = {};
   for (const n of SIDE_FILES) {
     const p = join(m.baseDir, n);
     if (existsSync(p)) Object.assign(side, identitySalt({ [`model:${n}`]: await o.memo.file(p) }));
   }
-  return identityOf(memoryParts(m, side));
+  const id = identityOf(memoryParts(m, side));
+  inMemory.set(m, id);
+  return id;
 }
+
+/**
+ * Identities hashed from tensors, per model value: every eval node of a stage reads the same value, whose
+ * weights no later node changes (each stage trains its own copy), so its tensors are hashed once.
+ */
+const inMemory = new WeakMap<ModelValue, ModelIdentity>();

@@ -23,36 +23,51 @@ function scoreRow(row: Float32Array, offset: number, vocab: number, target: numb
   return { lp: row[offset + target] - s.max - s.logZ, greedy: s.arg === target };
 }
 
-/** Per-token log-probs for several sequences in one forward (each needs ≥ 1 token). */
-export function batchTokenLogProbs(model: LlamaModel, rows: number[][], chunkRows = 256): TokenLogProbs[] {
-  if (rows.length === 0) return [];
+/**
+ * One forward over `rows` right-padded to the longest (causal attention never sees the padding), then the LM head
+ * only at the `wanted` positions, `chunkRows` at a time; `visit` gets each position's logits row.
+ */
+function forEachLogitsRow(
+  model: LlamaModel,
+  rows: readonly (readonly number[])[],
+  wanted: readonly { b: number; t: number }[],
+  chunkRows: number,
+  visit: (b: number, t: number, logits: Float32Array, offset: number) => void,
+): void {
   const T = Math.max(...rows.map((r) => r.length));
   const B = rows.length;
-  const ids = new Int32Array(B * T).fill(model.config.padTokenId ?? 0); // any id: padding follows each row
+  const ids = new Int32Array(B * T).fill(model.config.padTokenId ?? 0);
   rows.forEach((r, b) => ids.set(r, b * T));
   const V = model.config.vocabSize;
-  const out = rows.map((r) => ({ logprobs: new Float32Array(Math.max(0, r.length - 1)), greedy: [] as boolean[] }));
   const hidden = model.hidden({ ids, batch: B, seqLen: T });
   try {
-    const wanted: { b: number; t: number }[] = [];
-    rows.forEach((r, b) => {
-      for (let t = 0; t + 1 < r.length; t++) wanted.push({ b, t });
-    });
     for (let start = 0; start < wanted.length; start += chunkRows) {
       const chunk = wanted.slice(start, start + chunkRows);
       const idx = Int32Array.from(chunk.map(({ b, t }) => b * T + t));
       const logits = tf.tidy(() => model.lmHead(tf.gather(hidden, tf.tensor1d(idx, "int32")) as tf.Tensor2D));
       const data = logits.dataSync() as Float32Array;
       logits.dispose();
-      chunk.forEach(({ b, t }, i) => {
-        const s = scoreRow(data, i * V, V, rows[b][t + 1]);
-        out[b].logprobs[t] = s.lp;
-        out[b].greedy[t] = s.greedy;
-      });
+      chunk.forEach(({ b, t }, i) => visit(b, t, data, i * V));
     }
   } finally {
     hidden.dispose();
   }
+}
+
+/** Per-token log-probs for several sequences in one forward (each needs ≥ 1 token). */
+export function batchTokenLogProbs(model: LlamaModel, rows: number[][], chunkRows = 256): TokenLogProbs[] {
+  if (rows.length === 0) return [];
+  const V = model.config.vocabSize;
+  const out = rows.map((r) => ({ logprobs: new Float32Array(Math.max(0, r.length - 1)), greedy: [] as boolean[] }));
+  const wanted: { b: number; t: number }[] = [];
+  rows.forEach((r, b) => {
+    for (let t = 0; t + 1 < r.length; t++) wanted.push({ b, t });
+  });
+  forEachLogitsRow(model, rows, wanted, chunkRows, (b, t, logits, offset) => {
+    const sc = scoreRow(logits, offset, V, rows[b][t + 1]);
+    out[b].logprobs[t] = sc.lp;
+    out[b].greedy[t] = sc.greedy;
+  });
   return out;
 }
 
@@ -138,9 +153,6 @@ function rowStats(data: Float32Array, offset: number, vocab: number): { max: num
 /** One forward over a right-padded batch of groups; fills `out` for every member. */
 function scoreBatch(model: LlamaModel, batch: InputGroup[], out: ContinuationScore[], chunkRows: number): void {
   const T = batch[0].input.length; // longest first
-  const B = batch.length;
-  const ids = new Int32Array(B * T).fill(model.config.padTokenId ?? 0); // padding after each row: causal attention never sees it
-  batch.forEach((g, b) => ids.set(g.input, b * T));
   // Positions whose logits are needed: the union of every member's continuation span in its row.
   const wanted: { b: number; t: number }[] = [];
   batch.forEach((g, b) => {
@@ -149,19 +161,7 @@ function scoreBatch(model: LlamaModel, batch: InputGroup[], out: ContinuationSco
   });
   const V = model.config.vocabSize;
   const stats = new Map<number, { max: number; arg: number; logZ: number; logits: Float32Array; offset: number }>();
-  const hidden = model.hidden({ ids, batch: B, seqLen: T });
-  try {
-    for (let start = 0; start < wanted.length; start += chunkRows) {
-      const chunk = wanted.slice(start, start + chunkRows);
-      const idx = Int32Array.from(chunk.map(({ b, t }) => b * T + t));
-      const logits = tf.tidy(() => model.lmHead(tf.gather(hidden, tf.tensor1d(idx, "int32")) as tf.Tensor2D));
-      const data = logits.dataSync() as Float32Array;
-      logits.dispose();
-      chunk.forEach(({ b, t }, i) => stats.set(b * T + t, { ...rowStats(data, i * V, V), logits: data, offset: i * V }));
-    }
-  } finally {
-    hidden.dispose();
-  }
+  forEachLogitsRow(model, batch.map((g) => g.input), wanted, chunkRows, (b, t, logits, offset) => stats.set(b * T + t, { ...rowStats(logits, offset, V), logits, offset }));
   batch.forEach((g, b) => {
     for (const m of g.members) {
       let sum = 0;

@@ -12,11 +12,11 @@
 // "Hello world" → [22557, 1526], "▁the" = 272), not Llama 2's ([15043, 3186], "▁the" = 278). Using it would
 // print confident, wrong counts.
 
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { loadTokenizer, type Tokenizer } from "./load.js";
+import { hubCacheDir, hubModelSnapshot } from "../data/hub/settings.js";
 
 export interface KnownTokenizer {
   /** Human name used in messages ("the Llama 3 tokenizer"). */
@@ -63,20 +63,10 @@ export function loadKnownTokenizer(k: KnownTokenizer): Promise<Tokenizer> | null
   return p;
 }
 
-/**
- * tokenizer.json's directory for `repo` at `revision` in the local HF cache (HF_HUB_CACHE, HF_HOME/hub, ~/.cache),
- * or null. The same lookup as runtime/exec/ops/model.ts `hubSnapshot`, repeated here so that `tune lint` can ask
- * without loading the model runtime (tfjs).
- */
-export function cachedHubTokenizerDir(repo: string, revision: string, env = process.env): string | null {
-  const cache = env["HF_HUB_CACHE"] ?? (env["HF_HOME"] ? join(env["HF_HOME"], "hub") : join(homedir(), ".cache", "huggingface", "hub"));
-  const base = join(cache, `models--${repo.replace(/\//g, "--")}`);
-  if (!existsSync(base)) return null;
-  const ref = join(base, "refs", revision);
-  const commit = existsSync(ref) ? readFileSync(ref, "utf8").trim() : revision;
-  const snaps = existsSync(join(base, "snapshots")) ? readdirSync(join(base, "snapshots")) : [];
-  const snap = snaps.find((s) => s === commit) ?? snaps.find((s) => s.startsWith(revision));
-  return snap && existsSync(join(base, "snapshots", snap, "tokenizer.json")) ? join(base, "snapshots", snap) : null;
+/** tokenizer.json's directory for `repo` at `revision` in the local HF cache, or null. */
+export function cachedHubTokenizerDir(repo: string, revision: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const snap = hubModelSnapshot(repo, revision, hubCacheDir(env));
+  return snap && existsSync(join(snap, "tokenizer.json")) ? snap : null;
 }
 
 /** The exact tokenizer of a hub model without its weights: the local HF cache first, then a known public tokenizer. */

@@ -2,8 +2,7 @@
 // own cache root ($TUNE_CACHE), a copy of a few Alpaca rows the tests may edit,
 // the tiny model (the shipped one, or one built here when the checkout has
 // none), a small recipe, and one real `runGraph` with the cache plugged in.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compile } from "../../compiler/compile.js";
 import type { Graph } from "../../compiler/graph.js";
@@ -21,17 +20,8 @@ import type { ExecEnv, SmokeLimits } from "../../runtime/exec/types.js";
 export const ROOT = packageRoot();
 export const SHIPPED_TINY = join(ROOT, "models", "tiny-llama");
 
-const made: string[] = [];
-
-export function tempDir(tag: string): string {
-  const d = mkdtempSync(join(tmpdir(), `tune-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-export function cleanupTemps(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-}
+import { cleanupTemps, tempDir } from "../temp.js";
+export { cleanupTemps, tempDir };
 
 interface AlpacaRow {
   instruction: string;

@@ -2,29 +2,20 @@
 // `npm run build` does) so a child process runs today's sources, and child
 // runs that can be killed when a marker appears on stdout or a file appears.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+import { cleanupTemps, removeLater, tempDir } from "../temp.js";
 // @ts-expect-error: a plain .mjs module without types (scripts/ holds the build scripts)
 import { cliBundleOptions } from "../../scripts/bundle-options.mjs";
 
-const made: string[] = [];
-
-export function tempDir(tag: string): string {
-  const d = mkdtempSync(join(tmpdir(), `tune-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-export function cleanup(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-}
+export { tempDir };
+export const cleanup = cleanupTemps;
 
 /** cli/main.ts bundled into dist/ (inside the repo, so its external packages resolve from node_modules). */
 export async function bundleCli(): Promise<string> {
   const out = resolve("dist", `test-cli-${process.pid}-${Date.now()}`);
-  made.push(out);
+  removeLater(out);
   await build(cliBundleOptions(resolve("cli/main.ts"), out));
   const entry = join(out, "entry.mjs");
   writeFileSync(entry, `import { main } from "./tune.mjs";\nprocess.exitCode = await main(process.argv.slice(2));\n`);

@@ -1,8 +1,7 @@
 // Set-up for the streaming-executor tests: small seeded JSONL files, a recipe whose data blocks use every row
 // op, the data nodes of its graph run through the real scheduler and handlers, and the same run with rows
 // in memory (TUNE_STREAM_BYTES above the files' size) or streaming (TUNE_STREAM_BYTES = 0).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compile } from "../../compiler/compile.js";
 import type { Graph } from "../../compiler/graph.js";
@@ -15,17 +14,8 @@ import { executeGraph, type ScheduleHooks } from "../../runtime/exec/scheduler.j
 import { upstreamClosure } from "../../runtime/exec/subgraph.js";
 import type { ExecEnv, RowsValue, Value } from "../../runtime/exec/types.js";
 
-const made: string[] = [];
-
-export function tempDir(tag: string): string {
-  const d = mkdtempSync(join(tmpdir(), `tune-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-export function cleanupTemps(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-}
+import { cleanupTemps, tempDir } from "../temp.js";
+export { cleanupTemps, tempDir };
 
 const WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split(" ");
 

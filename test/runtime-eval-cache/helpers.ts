@@ -1,8 +1,7 @@
 // Shared set-up for the eval request-cache and batching tests: the shipped tiny model as a ModelValue (what
 // load_model gives), a copy with a LoRA adapter whose weights are set from a seed, and real requests of
 // shipped tasks, tokenized as the in-process eval model tokenizes them.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { fsHost, packageRoot } from "../../cli/host.js";
@@ -24,15 +23,8 @@ import { CacheStore } from "../../runtime/store/index.js";
 export const ROOT = packageRoot();
 export const TINY_DIR = join(ROOT, "models", "tiny-llama");
 
-const made: string[] = [];
-export function tempDir(tag: string): string {
-  const d = mkdtempSync(join(tmpdir(), `tune-${tag}-`));
-  made.push(d);
-  return d;
-}
-export function cleanupTemps(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-}
+import { cleanupTemps, tempDir } from "../temp.js";
+export { cleanupTemps, tempDir };
 
 /** The tiny model as load_model returns it. */
 export async function tinyModel(name = "tiny"): Promise<ModelValue> {

@@ -1,25 +1,18 @@
 // Shared helpers for the storage tests: temp dirs, a real compiled graph, and child processes that run the real
 // store code (bundled once with esbuild, since plain `node` cannot import TypeScript).
 
+import { tempDir as sharedTempDir } from "../temp.js";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import type { Graph } from "../../compiler/graph.js";
 import { compileFile } from "../../cli/commands.js";
 import type { StoreWarning } from "../../runtime/store/index.js";
 
-const made: string[] = [];
+export { cleanupTemps } from "../temp.js";
 
 export function tempDir(tag = "store"): string {
-  const d = mkdtempSync(join(tmpdir(), `tune-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-export function cleanupTemps(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  return sharedTempDir(tag);
 }
 
 /** The quickstart recipe compiled for real (its graph and source text). */

@@ -5,7 +5,7 @@
 // HF_ENDPOINT, a cache on a big disk in HF_HUB_CACHE, a token from `huggingface-cli login`); tune must honour
 // them rather than invent its own. The token is read here and never printed anywhere.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -23,6 +23,21 @@ export function hfHome(env: Env = process.env): string {
 /** The hub cache: `$HF_HUB_CACHE` (or the legacy `$HUGGINGFACE_HUB_CACHE`), else `<HF_HOME>/hub`. */
 export function hubCacheDir(env: Env = process.env): string {
   return env["HF_HUB_CACHE"] || env["HUGGINGFACE_HUB_CACHE"] || join(hfHome(env), "hub");
+}
+
+/**
+ * The snapshot directory of model `repo` at `revision` (branch/tag via refs/, a commit, or a commit prefix) in
+ * the hub cache, or null. Models are read from there as `huggingface-cli download` leaves them.
+ */
+export function hubModelSnapshot(repo: string, revision: string, cache = hubCacheDir()): string | null {
+  const base = join(cache, `models--${repo.replace(/\//g, "--")}`);
+  if (!existsSync(base)) return null;
+  const ref = join(base, "refs", revision);
+  const commit = existsSync(ref) ? readFileSync(ref, "utf8").trim() : revision;
+  if (existsSync(join(base, "snapshots", commit))) return join(base, "snapshots", commit);
+  const snaps = existsSync(join(base, "snapshots")) ? readdirSync(join(base, "snapshots")) : [];
+  const prefix = snaps.find((s) => s.startsWith(revision));
+  return prefix ? join(base, "snapshots", prefix) : null;
 }
 
 /** `$HF_ENDPOINT` without a trailing slash, else https://huggingface.co. */

@@ -15,7 +15,7 @@
 // the handler returns. Small files, smoke runs, and the inputs of ops that
 // need rows in memory (generate) stay materialised, exactly as before.
 import type { GraphNode } from "../../../compiler/graph.js";
-import type { FieldSpec, FieldType } from "../../data/index.js";
+import { schemaOf } from "../node-params.js";
 import { hubRequestOf, openHubFiles, resolveHubDataset } from "../../data/hub/index.js";
 import { stat } from "node:fs/promises";
 import { collect, countRows, fromArray, type Row, type RowStream } from "../../data/row.js";
@@ -115,26 +115,6 @@ async function inMemory(input: RowsValue): Promise<readonly Row[]> {
 }
 
 const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-
-interface FieldParam {
-  name: string;
-  type: string;
-  optional: boolean;
-  default: unknown;
-  from: string | null;
-}
-
-function schemaOf(node: GraphNode): FieldSpec[] | undefined {
-  const fields = node.params["fields"] as unknown as FieldParam[] | undefined;
-  if (!fields || fields.length === 0) return undefined;
-  return fields.map((f) => ({
-    name: f.name,
-    type: f.type as FieldType,
-    optional: f.optional,
-    ...(f.default !== null && f.default !== undefined ? { default: f.default } : {}),
-    ...(f.from && f.from !== f.name ? { from: f.from } : {}),
-  }));
-}
 
 /**
  * Seeded subsample of at most `n` rows that keeps file order (smoke runs): one counting pass, then the

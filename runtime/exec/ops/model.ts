@@ -5,12 +5,11 @@
 // (pretraining from scratch) only config.json and the tokenizer are read and
 // the weights are initialised as transformers does (N(0, 0.02), norms 1),
 // seeded by the node's `seed`: the same recipe and seed give the same start.
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import type { GraphNode } from "../../../compiler/graph.js";
 import { CheckpointError, loadModelDir } from "../../checkpoint/index.js";
 import { readHfConfig } from "../../io/hf-config.js";
+import { hubCacheDir, hubModelSnapshot } from "../../data/hub/settings.js";
 import { LlamaModel } from "../../model/llama.js";
 import { loadTokenizer, type Tokenizer } from "../../tokenizer/load.js";
 import { resolveRecipePath } from "../paths.js";
@@ -19,27 +18,6 @@ import { ExecError, NotExecutable, type ExecEnv, type ExecTokenizer, type ModelV
 export const TINY_MODEL_DIR = join("models", "tiny-llama");
 /** Above this many parameters the in-process (single-threaded CPU) executor refuses and points to the torch executor. */
 const IN_PROCESS_MAX_PARAMS = 2e9;
-
-function hubCacheDir(): string {
-  const env = process.env;
-  if (env["HF_HUB_CACHE"]) return env["HF_HUB_CACHE"];
-  if (env["HF_HOME"]) return join(env["HF_HOME"], "hub");
-  return join(homedir(), ".cache", "huggingface", "hub");
-}
-
-/** The snapshot directory of `repo` at `revision` in the local HF cache, or null. */
-export function hubSnapshot(repo: string, revision: string, cache = hubCacheDir()): string | null {
-  const base = join(cache, `models--${repo.replace(/\//g, "--")}`);
-  if (!existsSync(base)) return null;
-  let commit = revision;
-  const ref = join(base, "refs", revision);
-  if (existsSync(ref)) commit = readFileSync(ref, "utf8").trim();
-  const snap = join(base, "snapshots", commit);
-  if (existsSync(snap)) return snap;
-  const snaps = existsSync(join(base, "snapshots")) ? readdirSync(join(base, "snapshots")) : [];
-  const prefix = snaps.find((s) => s.startsWith(revision));
-  return prefix ? join(base, "snapshots", prefix) : null;
-}
 
 function paramCount(arch: Record<string, number> | undefined): number | null {
   if (!arch || !arch["hidden"]) return null;
@@ -63,7 +41,7 @@ function locate(node: GraphNode, env: ExecEnv): { dir: string; standsInFor: stri
   }
   if (typeof p["path"] === "string") return { dir: resolveRecipePath(env, p["path"], "model directory"), standsInFor: null };
   const repo = String(p["hub"]);
-  const snap = hubSnapshot(repo, String(p["revision"] ?? "main"));
+  const snap = hubModelSnapshot(repo, String(p["revision"] ?? "main"));
   if (snap) return { dir: snap, standsInFor: null };
   throw new NotExecutable(`model ${repo} is not in the local Hugging Face cache (${hubCacheDir()})`, `download it first (\`huggingface-cli download ${repo}\`), or set \`path = "…"\` to a local directory`);
 }

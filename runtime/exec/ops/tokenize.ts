@@ -8,31 +8,13 @@
 // stage keeps whole documents here: its rows are cut from the concatenated
 // documents at the cutoff later (batches.ts groupTexts), so nothing is truncated.
 import type { GraphNode } from "../../../compiler/graph.js";
-import { compileTemplate, renderRow, type PromptTemplate } from "../../data/template.js";
+import { compileTemplate, renderRow } from "../../data/template.js";
+import { bosIdFor, PLAIN_TEXT, templateOf } from "../node-params.js";
 import { tokenizeExample, type TokenizedExample } from "../../data/tokenize.js";
 import { rowsArray, rowsOf } from "./data.js";
 import { ExecError, type ExecEnv, type ModelValue, type OpHandler, type TokensValue } from "../types.js";
 
-interface TemplateParam {
-  name: string;
-  prompt: string;
-  completion?: string;
-  eos: boolean;
-  mask_prompt: boolean;
-  system?: string;
-}
-
-/**
- * A stage without a template trains on its data's `text` field as plain text: nothing is a prompt, BOS before
- * and EOS after, every token a label (what HF run_clm and TRL's `dataset_text_field` train on). The compiler
- * (T4018) only lets a non-DPO stage omit the template when its data has a `text` field.
- */
-export const PLAIN_TEXT: TemplateParam = { name: "plain text", prompt: "", completion: "{{text}}", eos: true, mask_prompt: false };
-
-export function templateOf(node: GraphNode): PromptTemplate & { maskPrompt: boolean; system?: string } {
-  const t = (node.params["template"] as unknown as TemplateParam | null | undefined) ?? PLAIN_TEXT;
-  return { name: t.name, kind: "fields", prompt: t.prompt, completion: t.completion ?? "", appendEos: t.eos, maskPrompt: t.mask_prompt, system: t.system };
-}
+export { PLAIN_TEXT, templateOf } from "../node-params.js";
 
 function modelOf(node: GraphNode, v: unknown): ModelValue {
   const m = v as ModelValue | undefined;
@@ -42,10 +24,7 @@ function modelOf(node: GraphNode, v: unknown): ModelValue {
 
 /** Whether the tokenizer should add BOS itself: not when the template already writes the BOS text. */
 export function bosFor(m: ModelValue, templateText: string): number | undefined {
-  const bos = m.tokenizer.bosId;
-  if (bos === null) return undefined;
-  const bosText = m.tokenizer.decode([bos]);
-  return bosText && templateText.startsWith(bosText) ? undefined : bos;
+  return bosIdFor(m.tokenizer, templateText);
 }
 
 export function cutoffOf(node: GraphNode, env: ExecEnv): number {
