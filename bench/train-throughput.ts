@@ -18,6 +18,7 @@
 // (user + system, all threads) of the same steps — on a shared machine the CPU time of a single-threaded run is
 // the steadier number.
 
+import { pathToFileURL } from "node:url";
 import { initBackend } from "../runtime/backend/index.js";
 import { Rng } from "../runtime/data/rng.js";
 import { LoraAdapter } from "../runtime/lora/adapter.js";
@@ -95,4 +96,5 @@ async function main(): Promise<void> {
   }));
 }
 
-void main();
+// Run only when executed directly (bench/profile-step.ts imports the configs).
+if (process.argv[1] != null && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

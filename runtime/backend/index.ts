@@ -16,6 +16,7 @@ import { registerFusedKernels } from "./fused-kernels.js";
 import { registerSegmentSum } from "./segment-sum.js";
 import { registerRowGather } from "./wasm-gather.js";
 import { registerSharedIdentity } from "./wasm-identity.js";
+import { loadNativeKernels } from "./native.js";
 import { registerFastWasmMatMul } from "./wasm-matmul.js";
 import { setThreadedWasmBackend } from "./wasm-threads.js";
 
@@ -78,18 +79,23 @@ async function initWasm(notes: string[], threads: number): Promise<BackendInfo> 
   await startWasm(threads, notes);
   const backend = tf.backend() as tfWasm.BackendWasm;
   registerSegmentSum("wasm");
-  registerFastWasmMatMul(backend);
+  const native = loadNativeKernels();
+  registerFastWasmMatMul(backend, native.kernels);
   registerSharedIdentity();
   registerRowGather();
   registerFusedKernels();
   notes.push("wasm: UnsortedSegmentSum = direct scatter-add (tune kernel)");
   notes.push("wasm: Identity and same-dtype Cast share the input buffer instead of copying (tune kernel)");
   notes.push("wasm: GatherV2 on axis 0 copies whole rows (tune kernel)");
-  notes.push("wasm: BatchMatMul = explicit (cached for weights) transpose + per-batch XNNPACK (tune kernel)");
+  notes.push(native.kernels
+    ? "wasm: BatchMatMul = tune's native AVX2/FMA SGEMM on the wasm heap (tune kernel)"
+    : "wasm: BatchMatMul = explicit (cached for weights) transpose + per-batch XNNPACK (tune kernel)");
+  notes.push(native.note);
   notes.push("wasm: fused RoPE + head transpose, softmax cross-entropy (tune kernels)");
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const n = tfWasm.getThreadsCount();
-  return { backend: "wasm", device: `wasm (${simd ? "SIMD" : "no SIMD"}, ${n} thread${n === 1 ? "" : "s"})`, notes };
+  const matmul = native.kernels ? ` + native AVX2 matmul (${native.threads} thread${native.threads === 1 ? "" : "s"})` : "";
+  return { backend: "wasm", device: `wasm (${simd ? "SIMD" : "no SIMD"}, ${n} thread${n === 1 ? "" : "s"})${matmul}`, notes };
 }
 
 async function initCpu(notes: string[]): Promise<BackendInfo> {

@@ -13,9 +13,13 @@
 //      every linear's input gradient `dy·Wᵀ`) until that operand is disposed. A frozen weight (LoRA, reference
 //      models) is then transposed once per run instead of once per step, and XNNPACK, which caches its packed
 //      weights per right-operand id, packs it once too (creating an operator costs ~0.3 ms for 128×384).
+// When tune's native addon is loaded (native.ts), every float32 product instead goes to its AVX2/FMA SGEMM,
+// which reads the operands in place in the wasm heap (transposed or not) and writes the output there: ~5× the
+// GFLOP/s of XNNPACK on this workload. Only "same batch" / "one side has batch 1" broadcasting goes native.
 
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import type { NativeKernels } from "./native.js";
 
 /** The parts of the wasm backend's internals the view trick needs (private in its typings). */
 interface WasmInternals {
@@ -43,6 +47,7 @@ interface MatMulArgs {
 
 let rawMatMul: RawMatMul | null = null;
 let originalKernel: tf.KernelConfig | null = null;
+let native: NativeKernels | null = null;
 
 /** Transposes kept per source data id, and their total size (bounded so big models do not double memory). */
 const transposed = new Map<tf.DataId, tf.TensorInfo>();
@@ -134,6 +139,30 @@ function batchedViaViews(
   }
 }
 
+/** op(a) · op(b) by the native SGEMM on the heap buffers; null when the batch broadcasting is not supported. */
+function nativeProduct(
+  kernels: NativeKernels, backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
+): tf.TensorInfo | null {
+  const [ra, ca] = a.shape.slice(-2);
+  const [rb, cb] = b.shape.slice(-2);
+  const [m, k] = transposeA ? [ca, ra] : [ra, ca];
+  const [k2, n] = transposeB ? [cb, rb] : [rb, cb];
+  if (k !== k2) throw new Error(`matMul: inner dimensions ${k} and ${k2} differ (shapes [${a.shape}], [${b.shape}])`);
+  const batchA = prod(a.shape.slice(0, -2));
+  const batchB = prod(b.shape.slice(0, -2));
+  const outBatch = broadcastBatch(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = Math.max(batchA, batchB);
+  if ((batchA !== batchB && batchA !== 1 && batchB !== 1) || prod(outBatch) !== batch) return null;
+  const out = backend.makeOutput([...outBatch, m, n], "float32");
+  if (batch * m * n === 0) return out;
+  // Views are taken after makeOutput: allocating may grow (and so replace) the heap's buffer.
+  const heapA = backend.typedArrayFromHeap(a) as Float32Array;
+  const heapB = backend.typedArrayFromHeap(b) as Float32Array;
+  const heapOut = backend.typedArrayFromHeap(out) as Float32Array;
+  kernels.sgemm(heapA, heapB, heapOut, batch, m, n, k, transposeA, transposeB, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+  return out;
+}
+
 function fastBatchMatMul(args: MatMulArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const a0 = args.inputs["a"]!;
@@ -142,6 +171,10 @@ function fastBatchMatMul(args: MatMulArgs): tf.TensorInfo {
   const transposeB = Boolean(args.attrs?.["transposeB"]);
   if (a0.dtype !== "float32" || b0.dtype !== "float32") {
     return originalKernel!.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  if (native) {
+    const out = nativeProduct(native, backend, a0, b0, transposeA, transposeB);
+    if (out) return out;
   }
   const temps: tf.TensorInfo[] = [];
   const a = transposeA ? transposeLast2(a0, backend) : a0;
@@ -161,7 +194,7 @@ function fastBatchMatMul(args: MatMulArgs): tf.TensorInfo {
     const batchA = prod(batchDimsA);
     const batchB = prod(batchDimsB);
     const outBatch = broadcastBatch(batchDimsA, batchDimsB);
-    if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
+    if ((batchA !== batchB && batchA !== 1 && batchB !== 1) || prod(outBatch) !== Math.max(batchA, batchB)) {
       const plain = { ...args, inputs: { a, b }, attrs: { transposeA: false, transposeB: false } };
       return originalKernel!.kernelFunc(plain as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
     }
@@ -181,9 +214,10 @@ function fastBatchMatMul(args: MatMulArgs): tf.TensorInfo {
 
 /**
  * Replace the wasm BatchMatMul kernel with the wrapper above. Call after `tf.setBackend("wasm")` resolved;
- * idempotent.
+ * idempotent. `kernels` (the native addon, or null) decides which path products take from now on.
  */
-export function registerFastWasmMatMul(backend: BackendWasm): void {
+export function registerFastWasmMatMul(backend: BackendWasm, kernels: NativeKernels | null = null): void {
+  native = kernels;
   const current = tf.getKernel("BatchMatMul", "wasm");
   if (current == null) throw new Error("wasm backend has no BatchMatMul kernel to wrap");
   if (current.kernelFunc === (fastBatchMatMul as unknown)) return;

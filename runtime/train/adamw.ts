@@ -6,6 +6,9 @@
 //   θ ← θ·(1 − γλ);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
 //   θ ← θ − (γ / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
 // Per-parameter weight decay lets the caller exempt norms and biases (HF `get_decay_parameter_names`).
+// With tune's native addon loaded, the same arithmetic runs in C (native/tune_native.c), bit for bit.
+
+import { nativeKernels } from "../backend/native.js";
 
 const f32 = Math.fround;
 
@@ -70,6 +73,11 @@ export class AdamW {
     const { m, v } = s;
     const x = p.value;
     const g = p.grad;
+    const native = nativeKernels();
+    if (native) {
+      native.adamw(x, g, m, v, decay, b1, ob1, b2, ob2, stepSize, bc2Sqrt, e);
+      return;
+    }
     for (let i = 0; i < x.length; i++) {
       const gi = g[i];
       const xi = f32(x[i] * decay);

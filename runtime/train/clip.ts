@@ -4,14 +4,18 @@
 // by min(1, max_norm / (total + 1e-6)) (algorithms.md §5). Which parameters get weight decay follows
 // `Trainer.get_decay_parameter_names`: none for biases and norm weights.
 
+import { nativeKernels } from "../backend/native.js";
+
 const f32 = Math.fround;
 
 /** Global L2 norm: per-tensor norms (float32), then the norm of those norms, as torch does. */
 export function globalGradNorm(grads: readonly Float32Array[]): number {
   let total = 0;
+  const native = nativeKernels();
   for (const g of grads) {
     let s = 0;
-    for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+    if (native) s = native.sumSquares(g);
+    else for (let i = 0; i < g.length; i++) s += g[i] * g[i];
     const n = f32(Math.sqrt(s));
     total += n * n;
   }
@@ -27,7 +31,11 @@ export function clipGradNorm(grads: readonly Float32Array[], maxNorm: number): {
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { norm, scale: 1 };
   const coef = f32(maxNorm / f32(norm + 1e-6));
   if (coef >= 1) return { norm, scale: 1 };
-  for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = f32(g[i] * coef);
+  const native = nativeKernels();
+  for (const g of grads) {
+    if (native) native.scale(g, coef);
+    else for (let i = 0; i < g.length; i++) g[i] = f32(g[i] * coef);
+  }
   return { norm, scale: coef };
 }
 

@@ -91,7 +91,10 @@ describe("DpoTrainer vs PyTorch (tiny Llama, LoRA q/v, GA 2, clip 0.5, AdamW, li
           expect(relErr(log.metrics["grad_norm"], ref.grad_norm[step]), `grad_norm ${step}`).toBeLessThan(2e-5);
           expect(log.metrics["learning_rate"]).toBeCloseTo(ref.learning_rate[step], 12);
           for (const [k, v] of Object.entries(ref.metrics[step])) {
-            expect(Math.abs(log.metrics[k] - v) / Math.max(Math.abs(v), 1e-2), `${k} step ${step}`).toBeLessThan(2e-5);
+            // rewards/* are β·(log π − log π_ref): differences of summed log-probs of size ~10–30, each rounded in
+            // float32 to ~1e-6 absolute on either side, so below |v| ≈ 0.05 only the absolute error is meaningful.
+            const floor = k.startsWith("rewards/") ? 5e-2 : 1e-2;
+            expect(Math.abs(log.metrics[k] - v) / Math.max(Math.abs(v), floor), `${k} step ${step}`).toBeLessThan(2e-5);
           }
           if (kind === "sampo") {
             expect(log.sampo?.seed).toBe(42);
