@@ -139,6 +139,40 @@ static float *grow(float **buf, size_t *cap, size_t floats) {
   return *buf;
 }
 
+/**
+ * Few rows (generation: one token per sequence) with B's rows contiguous (x·W, W stored in × out): no packing,
+ * since packing all of B would cost as much as the product. Each element is summed exactly as the packed path
+ * sums it — FMA from zero over each KC block in p order, then added to the previous blocks' sum — so a row's
+ * result does not depend on how many rows were computed with it.
+ */
+__attribute__((target("avx2,fma"))) static int gemm_few_rows(mat_t a, mat_t b, float *c, int64_t ldc, int m, int n, int k,
+                                                             scratch_t *s) {
+  float *acc = grow(&s->a, &s->a_cap, (size_t)n);
+  if (!acc) return -1;
+  for (int i = 0; i < m; i++) {
+    float *ci = c + (int64_t)i * ldc;
+    const float *ai = a.p + (int64_t)i * a.rs;
+    for (int pc = 0; pc < k; pc += KC) {
+      int kc = k - pc < KC ? k - pc : KC;
+      memset(acc, 0, (size_t)n * sizeof(float));
+      for (int p = pc; p < pc + kc; p++) {
+        const float x = ai[(int64_t)p * a.cs];
+        const __m256 xv = _mm256_set1_ps(x);
+        const float *bp = b.p + (int64_t)p * b.rs;
+        int j = 0;
+        for (; j + 8 <= n; j += 8) _mm256_storeu_ps(acc + j, _mm256_fmadd_ps(xv, _mm256_loadu_ps(bp + j), _mm256_loadu_ps(acc + j)));
+        for (; j < n; j++) acc[j] = fmaf(x, bp[j], acc[j]);
+      }
+      if (pc == 0) {
+        memcpy(ci, acc, (size_t)n * sizeof(float));
+      } else {
+        for (int j = 0; j < n; j++) ci[j] += acc[j];
+      }
+    }
+  }
+  return 0;
+}
+
 /** One product C (m × n, row stride ldc) = A (m × k) · B (k × n), A and B strided; 0 on success. */
 __attribute__((target("avx2,fma"))) static int gemm_one(mat_t a, mat_t b, float *c, int64_t ldc, int m, int n, int k,
                                                         scratch_t *s) {
@@ -146,6 +180,7 @@ __attribute__((target("avx2,fma"))) static int gemm_one(mat_t a, mat_t b, float 
     for (int i = 0; i < m; i++) memset(c + (int64_t)i * ldc, 0, (size_t)n * sizeof(float));
     return 0;
   }
+  if (m < MR && b.cs == 1) return gemm_few_rows(a, b, c, ldc, m, n, k, s);
   float edge[MR * NR];
   for (int jc = 0; jc < n; jc += NC) {
     int nc = n - jc < NC ? n - jc : NC;
@@ -219,18 +254,25 @@ static scratch_t main_scratch;
 /* Serialises products when several Node worker threads share this library (its buffers and pool are global). */
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* Waking a sleeping thread costs tens of microseconds on a VM, about as much as a small product; so both sides
+ * spin briefly (≈ 50 µs) on the shared counters before they block on the condition variables. */
+#define SPIN_ROUNDS 4000
+
 static void *worker_main(void *arg) {
   worker_t *w = (worker_t *)arg;
   uint64_t seen = 0;
   for (;;) {
+    for (int i = 0; i < SPIN_ROUNDS && __atomic_load_n(&generation, __ATOMIC_ACQUIRE) == seen; i++) _mm_pause();
     pthread_mutex_lock(&pool_mu);
-    while (generation == seen) pthread_cond_wait(&pool_go, &pool_mu);
+    while (__atomic_load_n(&generation, __ATOMIC_ACQUIRE) == seen) pthread_cond_wait(&pool_go, &pool_mu);
     seen = generation;
     pthread_mutex_unlock(&pool_mu);
     w->status = w->count > 0 ? run_rows(w->job, w->first, w->count, &w->scratch) : 0;
-    pthread_mutex_lock(&pool_mu);
-    if (--pending == 0) pthread_cond_signal(&pool_done);
-    pthread_mutex_unlock(&pool_mu);
+    if (__atomic_sub_fetch(&pending, 1, __ATOMIC_ACQ_REL) == 0) {
+      pthread_mutex_lock(&pool_mu);
+      pthread_cond_signal(&pool_done);
+      pthread_mutex_unlock(&pool_mu);
+    }
   }
   return NULL;
 }
@@ -277,13 +319,14 @@ static int run_job(const job_t *job) {
     w->count = w->first >= job->m ? 0 : (job->m - w->first < per ? job->m - w->first : per);
   }
   for (int t = threads; t <= pool_size; t++) workers[t].count = 0;
-  pending = pool_size;
-  generation++;
+  __atomic_store_n(&pending, pool_size, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL);
   pthread_cond_broadcast(&pool_go);
   pthread_mutex_unlock(&pool_mu);
   int status = run_rows(job, 0, per < job->m ? per : job->m, &main_scratch);
+  for (int i = 0; i < SPIN_ROUNDS && __atomic_load_n(&pending, __ATOMIC_ACQUIRE) > 0; i++) _mm_pause();
   pthread_mutex_lock(&pool_mu);
-  while (pending > 0) pthread_cond_wait(&pool_done, &pool_mu);
+  while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&pool_done, &pool_mu);
   pthread_mutex_unlock(&pool_mu);
   for (int t = 1; t <= pool_size; t++) status |= workers[t].status;
   return status;
@@ -370,6 +413,22 @@ static int get_doubles(napi_env env, napi_value *argv, size_t count, double *out
   return 1;
 }
 
+/** The AdamW element loop; restrict + AVX2 let the compiler run it 4 doubles wide (same IEEE ops per lane). */
+__attribute__((target("avx2"))) static void adamw_loop(float *restrict x, const float *restrict g, float *restrict m,
+                                                       float *restrict v, size_t n, const double *k) {
+  const double decay = k[0], b1 = k[1], ob1 = k[2], b2 = k[3], ob2 = k[4], step_size = k[5], bc2 = k[6], eps = k[7];
+  for (size_t i = 0; i < n; i++) {
+    double gi = g[i];
+    float xi = (float)(x[i] * decay);
+    float mi = (float)((double)(float)(m[i] * b1) + ob1 * gi);
+    float vi = (float)((double)(float)(v[i] * b2) + (double)(float)(ob2 * gi) * gi);
+    float denom = (float)((double)(float)((double)(float)sqrt((double)vi) / bc2) + eps);
+    m[i] = mi;
+    v[i] = vi;
+    x[i] = (float)((double)xi + step_size * (double)(float)((double)mi / (double)denom));
+  }
+}
+
 /**
  * adamw(x, g, m, v, decay, beta1, 1-beta1, beta2, 1-beta2, stepSize, sqrt(bias correction 2), eps): one torch
  * AdamW update of x, m, v in place (the scalars already rounded to float32 by the caller, as in adamw.ts).
@@ -388,17 +447,7 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     return throw_error(env, "TUNE_NATIVE_ARGS", "adamw: four Float32Arrays and eight numbers expected");
   }
   if (lg != lx || lm != lx || lv != lx) return throw_error(env, "TUNE_NATIVE_RANGE", "adamw: arrays differ in length");
-  const double decay = k[0], b1 = k[1], ob1 = k[2], b2 = k[3], ob2 = k[4], step_size = k[5], bc2 = k[6], eps = k[7];
-  for (size_t i = 0; i < lx; i++) {
-    double gi = g[i];
-    float xi = (float)(x[i] * decay);
-    float mi = (float)((double)(float)(m[i] * b1) + ob1 * gi);
-    float vi = (float)((double)(float)(v[i] * b2) + (double)(float)(ob2 * gi) * gi);
-    float denom = (float)((double)(float)((double)(float)sqrt((double)vi) / bc2) + eps);
-    m[i] = mi;
-    v[i] = vi;
-    x[i] = (float)((double)xi + step_size * (double)(float)((double)mi / (double)denom));
-  }
+  adamw_loop(x, g, m, v, lx, k);
   return NULL;
 }
 
@@ -447,6 +496,94 @@ static napi_value AddInto(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- RoPE + head transpose, bit-identical to runtime/backend/fused-kernels.ts (float32 products and sums) ---- */
+
+/** x [B·T, H·hd] → y [B, H, T, hd]: y = xs·cos + swap_halves(xs)·sin, xs = x·scale; rotate 0: y = xs. */
+static void rope_heads(const float *x, const float *cs, const float *sn, float *y, int64_t B, int64_t T, int64_t H,
+                       int64_t hd, float scale, int rotate) {
+  const int64_t half = hd / 2;
+  const int scaled = scale != 1.0f;
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t t = 0; t < T; t++) {
+      const int64_t row = b * T + t;
+      const float *c = cs + row * hd, *s = sn + row * hd;
+      for (int64_t h = 0; h < H; h++) {
+        const float *src = x + (row * H + h) * hd;
+        float *dst = y + ((b * H + h) * T + t) * hd;
+        for (int64_t j = 0; j < hd; j++) {
+          const float xj = scaled ? src[j] * scale : src[j];
+          if (!rotate) {
+            dst[j] = xj;
+            continue;
+          }
+          const int64_t jp = j < half ? j + half : j - half;
+          const float xp = scaled ? src[jp] * scale : src[jp];
+          dst[j] = xj * c[j] + xp * s[j];
+        }
+      }
+    }
+  }
+}
+
+/** dy [B, H, T, hd] → dx [B·T, H·hd]: dxs = dy·cos + swap_halves(dy·sin), dx = dxs·scale. */
+static void rope_heads_grad(const float *dy, const float *cs, const float *sn, float *dx, int64_t B, int64_t T,
+                            int64_t H, int64_t hd, float scale, int rotate) {
+  const int64_t half = hd / 2;
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t h = 0; h < H; h++) {
+      for (int64_t t = 0; t < T; t++) {
+        const int64_t row = b * T + t;
+        const float *c = cs + row * hd, *s = sn + row * hd;
+        const float *src = dy + ((b * H + h) * T + t) * hd;
+        float *dst = dx + (row * H + h) * hd;
+        for (int64_t j = 0; j < hd; j++) {
+          float d = src[j];
+          if (rotate) {
+            const int64_t jp = j < half ? j + half : j - half;
+            d = d * c[j] + src[jp] * s[jp];
+          }
+          dst[j] = scale != 1.0f ? d * scale : d;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * rope(grad, x, cos, sin, out, B, T, H, hd, scale, rotate): grad false = the forward above (x [B·T, H·hd] → out
+ * [B, H, T, hd]), true = its gradient (x is dy [B, H, T, hd] → out [B·T, H·hd]). cos/sin are [B·T, hd].
+ */
+static napi_value Rope(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 11) {
+    return throw_error(env, "TUNE_NATIVE_ARGS", "rope expects 11 arguments");
+  }
+  bool grad, rotate;
+  float *x, *c, *sn, *out;
+  size_t lx, lc, ls, lo;
+  int64_t d[4];
+  double scale;
+  if (napi_get_value_bool(env, argv[0], &grad) != napi_ok || !get_f32(env, argv[1], &x, &lx) ||
+      !get_f32(env, argv[2], &c, &lc) || !get_f32(env, argv[3], &sn, &ls) || !get_f32(env, argv[4], &out, &lo) ||
+      napi_get_value_double(env, argv[9], &scale) != napi_ok || napi_get_value_bool(env, argv[10], &rotate) != napi_ok) {
+    return throw_error(env, "TUNE_NATIVE_ARGS", "rope: (bool, 4 Float32Arrays, B, T, H, hd, scale, bool) expected");
+  }
+  for (int i = 0; i < 4; i++) {
+    if (napi_get_value_int64(env, argv[5 + i], &d[i]) != napi_ok || d[i] < 0 || d[i] > INT32_MAX) {
+      return throw_error(env, "TUNE_NATIVE_ARGS", "rope: B, T, H, hd must be integers in [0, 2^31)");
+    }
+  }
+  const int64_t B = d[0], T = d[1], H = d[2], hd = d[3];
+  const uint64_t n = (uint64_t)(B * T * H * hd);
+  if (hd % 2 != 0 || lx < n || lo < n || (rotate && (lc < (uint64_t)(B * T * hd) || ls < (uint64_t)(B * T * hd)))) {
+    return throw_error(env, "TUNE_NATIVE_RANGE", "rope: an array is shorter than its shape says (or hd is odd)");
+  }
+  if (grad) rope_heads_grad(x, c, sn, out, B, T, H, hd, (float)scale, rotate);
+  else rope_heads(x, c, sn, out, B, T, H, hd, (float)scale, rotate);
+  return NULL;
+}
+
 /** setThreads(n): worker threads used for big products (1 = the calling thread only); returns the value set. */
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -478,6 +615,7 @@ NAPI_MODULE_INIT() {
       {"sumSquares", NULL, SumSquares, NULL, NULL, NULL, napi_default, NULL},
       {"scale", NULL, Scale, NULL, NULL, NULL, napi_default, NULL},
       {"addInto", NULL, AddInto, NULL, NULL, NULL, napi_default, NULL},
+      {"rope", NULL, Rope, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -37,7 +37,7 @@ function headerDir() {
 }
 
 function flags(include) {
-  const common = ["-O3", "-std=gnu11", "-fPIC", "-shared", "-ffp-contract=off", "-fvisibility=hidden", "-I", include];
+  const common = ["-O3", "-std=gnu11", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-fvisibility=hidden", "-I", include];
   const link = process.platform === "darwin" ? ["-undefined", "dynamic_lookup"] : [];
   return [...common, ...link, source, "-o"];
 }

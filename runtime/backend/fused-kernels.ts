@@ -6,9 +6,11 @@
 // it matches it bit for bit. The cross-entropy takes softmax from the backend's own Softmax kernel (XNNPACK on
 // wasm) and reads the loss as −log p[target]: within a few float32 ulps of log-sum-exp, one exp pass instead of
 // two, and the backward pass is p − onehot with no exp at all. runtime/model/fused.ts is the tensor API.
+// With tune's native addon loaded, RoPE runs in C (native/tune_native.c) with the same float32 roundings.
 
 import * as tf from "@tensorflow/tfjs";
 import { type JsKernel, type Numeric, registerJsKernel } from "./js-kernels.js";
+import { nativeKernels } from "./native.js";
 
 const f32 = Math.fround;
 
@@ -52,6 +54,11 @@ const ropeHeads: JsKernel = {
   },
   run: ([x, cos, sin], [xs], [y], attrs) => {
     const { B, T, H, hd, scale, rotate } = ropeGeometry(xs[0], xs[1], attrs);
+    const native = nativeKernels();
+    if (native && x instanceof Float32Array && cos instanceof Float32Array && sin instanceof Float32Array) {
+      native.rope(false, x, cos, sin, y, B, T, H, hd, scale, rotate);
+      return;
+    }
     const half = hd / 2;
     const scaled = scale !== 1;
     for (let b = 0; b < B; b++) {
@@ -86,6 +93,11 @@ const ropeHeadsGrad: JsKernel = {
     const [, H, T, hd] = ds;
     const B = ds[0];
     const { scale, rotate } = ropeGeometry(B * T, H * hd, attrs);
+    const native = nativeKernels();
+    if (native && dy instanceof Float32Array && cos instanceof Float32Array && sin instanceof Float32Array) {
+      native.rope(true, dy, cos, sin, dx, B, T, H, hd, scale, rotate);
+      return;
+    }
     const half = hd / 2;
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {

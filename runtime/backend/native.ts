@@ -30,6 +30,11 @@ export interface NativeKernels {
   scale(g: Float32Array, c: number): void;
   /** acc[i] += x[i] in float32. */
   addInto(acc: Float32Array, x: Float32Array): void;
+  /** RoPE + head transpose (grad false) or its gradient (true), bit-identical to fused-kernels.ts. */
+  rope(
+    grad: boolean, x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array,
+    B: number, T: number, H: number, hd: number, scale: number, rotate: boolean,
+  ): void;
 }
 
 export interface NativeStatus {

@@ -13,6 +13,7 @@ import { loadNativeKernels, type NativeKernels, nativeThreadsFromEnv, resetNativ
 import { registerFastWasmMatMul } from "../../runtime/backend/wasm-matmul.js";
 import { Rng } from "../../runtime/data/rng.js";
 import { LoraAdapter } from "../../runtime/lora/adapter.js";
+import { ropeHeads } from "../../runtime/model/fused.js";
 import { LlamaModel } from "../../runtime/model/llama.js";
 import { AdamW } from "../../runtime/train/adamw.js";
 import { clipGradNorm } from "../../runtime/train/clip.js";
@@ -86,6 +87,25 @@ describe.skipIf(!native)("native SGEMM", () => {
     }
   }
 
+  it("1–5 rows (the unpacked path generation uses) give the same bits as those rows inside a larger product", () => {
+    const rng = new Rng(11);
+    for (const [m, n, k] of [[12, 33, 300], [7, 100, 600], [9, 4100, 9]]) {
+      for (const ta of [false, true]) {
+        const a = randomArray(m * k, rng);
+        const b = randomArray(k * n, rng);
+        const all = new Float32Array(m * n);
+        kernels.sgemm(a, b, all, 1, m, n, k, ta, false, 0, 0);
+        for (let rows = 1; rows < 6; rows++) {
+          const sub = new Float32Array(rows * k); // the first `rows` rows of op(A), stored as op expects
+          for (let i = 0; i < rows; i++) for (let p = 0; p < k; p++) sub[ta ? p * rows + i : i * k + p] = ta ? a[p * m + i] : a[i * k + p];
+          const few = new Float32Array(rows * n);
+          kernels.sgemm(sub, b, few, 1, rows, n, k, ta, false, 0, 0);
+          expect(Buffer.from(few.buffer).equals(Buffer.from(all.buffer, 0, rows * n * 4))).toBe(true);
+        }
+      }
+    }
+  });
+
   it("k = 0 gives zeros; empty outputs are fine", () => {
     const c = new Float32Array(6).fill(7);
     kernels.sgemm(new Float32Array(0), new Float32Array(0), c, 1, 2, 3, 0, false, false, 0, 0);
@@ -158,6 +178,33 @@ describe.skipIf(!native)("native optimizer arithmetic is bit-identical to adamw.
     expect(nat).toEqual(js);
     expect(nat.scale).toBeLessThan(1);
     natGrads.forEach((g, i) => expect(Buffer.from(g.buffer).equals(Buffer.from(jsGrads[i].buffer))).toBe(true));
+  });
+});
+
+describe.skipIf(!native)("native RoPE + head transpose is bit-identical to the JavaScript kernel", () => {
+  it("forward and gradient, scaled and plain, rotated and value path", async () => {
+    await initBackend("wasm");
+    const rng = new Rng(5);
+    const [B, T, H, hd] = [2, 7, 3, 8];
+    const x = tf.tensor2d(randomArray(B * T * H * hd, rng), [B * T, H * hd]);
+    const cos = tf.tensor2d(randomArray(B * T * hd, rng), [B * T, hd]);
+    const sin = tf.tensor2d(randomArray(B * T * hd, rng), [B * T, hd]);
+    const w = tf.tensor4d(randomArray(B * T * H * hd, rng), [B, H, T, hd]);
+    for (const opts of [{ batch: B, heads: H, scale: 0.37, rotate: true }, { batch: B, heads: H, scale: 1, rotate: false }]) {
+      const run = () => {
+        const [y, g] = tf.tidy(() => {
+          const f = tf.valueAndGrad((a: tf.Tensor) => tf.sum(tf.mul(ropeHeads(a as tf.Tensor2D, cos, sin, opts), w)));
+          return [ropeHeads(x, cos, sin, opts), f(x).grad];
+        });
+        const out = [Float32Array.from(y.dataSync()), Float32Array.from(g.dataSync())];
+        tf.dispose([y, g]);
+        return out;
+      };
+      const js = withoutNative(run);
+      const nat = run();
+      for (let i = 0; i < 2; i++) expect(Buffer.from(nat[i].buffer).equals(Buffer.from(js[i].buffer))).toBe(true);
+    }
+    tf.dispose([x, cos, sin, w]);
   });
 });
 
