@@ -584,6 +584,128 @@ static napi_value Rope(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- RMSNorm forward/backward and the SiLU gradient, for runtime/backend/native-kernels.ts ---- */
+
+/** x [N, D] → y = x̂·w, x̂ = x·r, r = 1/√(mean(x²) + eps) per row (sums of squares in double). */
+static void rmsnorm_fwd(const float *x, const float *w, float *y, float *xhat, float *r, int64_t N, int64_t D,
+                        float eps) {
+  for (int64_t n = 0; n < N; n++) {
+    const float *xr = x + n * D;
+    double ss = 0;
+    for (int64_t d = 0; d < D; d++) ss += (double)xr[d] * (double)xr[d];
+    const float var = (float)(ss / (double)D);
+    const float rn = (float)(1.0 / sqrt((double)(var + eps)));
+    r[n] = rn;
+    float *yr = y + n * D, *hr = xhat + n * D;
+    for (int64_t d = 0; d < D; d++) {
+      const float h = xr[d] * rn;
+      hr[d] = h;
+      yr[d] = h * w[d];
+    }
+  }
+}
+
+/** g = dy·w; dx = r·(g − x̂·mean(g·x̂)) (dx non-null); dw = Σ_rows dy·x̂ in double, row order (dw non-null). */
+static int rmsnorm_bwd(const float *dy, const float *xhat, const float *r, const float *w, float *dx, float *dw,
+                       int64_t N, int64_t D) {
+  double *acc = dw ? calloc((size_t)D, sizeof(double)) : NULL;
+  if (dw && !acc) return -1;
+  for (int64_t n = 0; n < N; n++) {
+    const float *dyr = dy + n * D, *hr = xhat + n * D;
+    if (acc) {
+      for (int64_t d = 0; d < D; d++) acc[d] += (double)(dyr[d] * hr[d]);
+    }
+    if (dx) {
+      double s = 0;
+      for (int64_t d = 0; d < D; d++) s += (double)((dyr[d] * w[d]) * hr[d]);
+      const float c = (float)(s / (double)D);
+      float *dxr = dx + n * D;
+      for (int64_t d = 0; d < D; d++) dxr[d] = r[n] * (dyr[d] * w[d] - hr[d] * c);
+    }
+  }
+  if (acc) {
+    for (int64_t d = 0; d < D; d++) dw[d] = (float)acc[d];
+    free(acc);
+  }
+  return 0;
+}
+
+/** rmsNorm(x, w, y, xhat, r, N, D, eps) and rmsNormGrad(dy, xhat, r, w, dx, dw, N, D). */
+static napi_value RmsNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  float *a[6];
+  size_t len[6];
+  int64_t N, D;
+  double eps;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8) {
+    return throw_error(env, "TUNE_NATIVE_ARGS", "rmsNorm expects 8 arguments");
+  }
+  for (int i = 0; i < 5; i++) {
+    if (!get_f32(env, argv[i], &a[i], &len[i])) return throw_error(env, "TUNE_NATIVE_ARGS", "rmsNorm: Float32Arrays expected");
+  }
+  if (napi_get_value_int64(env, argv[5], &N) != napi_ok || napi_get_value_int64(env, argv[6], &D) != napi_ok ||
+      napi_get_value_double(env, argv[7], &eps) != napi_ok || N < 0 || D <= 0 || N > INT32_MAX || D > INT32_MAX) {
+    return throw_error(env, "TUNE_NATIVE_ARGS", "rmsNorm: N, D must be integers, eps a number");
+  }
+  const uint64_t nd = (uint64_t)(N * D);
+  if (len[0] < nd || len[1] < (uint64_t)D || len[2] < nd || len[3] < nd || len[4] < (uint64_t)N) {
+    return throw_error(env, "TUNE_NATIVE_RANGE", "rmsNorm: an array is shorter than its shape says");
+  }
+  rmsnorm_fwd(a[0], a[1], a[2], a[3], a[4], N, D, (float)eps);
+  return NULL;
+}
+
+/** rmsNormGrad(wantDx, dy, xhat, r, w, out, N, D): out = dx [N, D] when wantDx, else dw [D]. */
+static napi_value RmsNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  float *a[5];
+  size_t len[5];
+  int64_t N, D;
+  bool want_dx;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8 ||
+      napi_get_value_bool(env, argv[0], &want_dx) != napi_ok) {
+    return throw_error(env, "TUNE_NATIVE_ARGS", "rmsNormGrad expects (bool, 5 Float32Arrays, N, D)");
+  }
+  for (int i = 0; i < 5; i++) {
+    if (!get_f32(env, argv[1 + i], &a[i], &len[i])) return throw_error(env, "TUNE_NATIVE_ARGS", "rmsNormGrad: Float32Arrays expected");
+  }
+  if (napi_get_value_int64(env, argv[6], &N) != napi_ok || napi_get_value_int64(env, argv[7], &D) != napi_ok || N < 0 ||
+      D <= 0 || N > INT32_MAX || D > INT32_MAX) {
+    return throw_error(env, "TUNE_NATIVE_ARGS", "rmsNormGrad: N, D must be integers");
+  }
+  const uint64_t nd = (uint64_t)(N * D);
+  if (len[0] < nd || len[1] < nd || len[2] < (uint64_t)N || len[3] < (uint64_t)D || len[4] < (want_dx ? nd : (uint64_t)D)) {
+    return throw_error(env, "TUNE_NATIVE_RANGE", "rmsNormGrad: an array is shorter than its shape says");
+  }
+  if (rmsnorm_bwd(a[0], a[1], a[2], a[3], want_dx ? a[4] : NULL, want_dx ? NULL : a[4], N, D) != 0) {
+    return throw_error(env, "TUNE_NATIVE_OOM", "rmsNormGrad: out of memory");
+  }
+  return NULL;
+}
+
+/** siluGrad(dy, z, s, dz): dz = dy·(s·(1 + z·(1 − s))), s = σ(z) — the float32 op order of layers.ts. */
+static napi_value SiluGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  float *a[4];
+  size_t len[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) {
+    return throw_error(env, "TUNE_NATIVE_ARGS", "siluGrad expects 4 arguments");
+  }
+  for (int i = 0; i < 4; i++) {
+    if (!get_f32(env, argv[i], &a[i], &len[i])) return throw_error(env, "TUNE_NATIVE_ARGS", "siluGrad: Float32Arrays expected");
+  }
+  if (len[1] != len[0] || len[2] != len[0] || len[3] != len[0]) {
+    return throw_error(env, "TUNE_NATIVE_RANGE", "siluGrad: arrays differ in length");
+  }
+  const float *dy = a[0], *z = a[1], *sg = a[2];
+  float *dz = a[3];
+  for (size_t i = 0; i < len[0]; i++) dz[i] = dy[i] * (sg[i] * (1.0f + z[i] * (1.0f - sg[i])));
+  return NULL;
+}
+
 /** setThreads(n): worker threads used for big products (1 = the calling thread only); returns the value set. */
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -616,6 +738,9 @@ NAPI_MODULE_INIT() {
       {"scale", NULL, Scale, NULL, NULL, NULL, napi_default, NULL},
       {"addInto", NULL, AddInto, NULL, NULL, NULL, napi_default, NULL},
       {"rope", NULL, Rope, NULL, NULL, NULL, napi_default, NULL},
+      {"rmsNorm", NULL, RmsNorm, NULL, NULL, NULL, napi_default, NULL},
+      {"rmsNormGrad", NULL, RmsNormGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"siluGrad", NULL, SiluGrad, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

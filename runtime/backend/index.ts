@@ -17,6 +17,7 @@ import { registerSegmentSum } from "./segment-sum.js";
 import { registerRowGather } from "./wasm-gather.js";
 import { registerSharedIdentity } from "./wasm-identity.js";
 import { loadNativeKernels } from "./native.js";
+import { registerNativeKernels } from "./native-kernels.js";
 import { registerFastWasmMatMul } from "./wasm-matmul.js";
 import { setThreadedWasmBackend } from "./wasm-threads.js";
 
@@ -84,6 +85,7 @@ async function initWasm(notes: string[], threads: number): Promise<BackendInfo> 
   registerSharedIdentity();
   registerRowGather();
   registerFusedKernels();
+  if (registerNativeKernels()) notes.push("wasm, cpu: RMSNorm forward/backward and the SiLU gradient = native kernels (tune kernels)");
   notes.push("wasm: UnsortedSegmentSum = direct scatter-add (tune kernel)");
   notes.push("wasm: Identity and same-dtype Cast share the input buffer instead of copying (tune kernel)");
   notes.push("wasm: GatherV2 on axis 0 copies whole rows (tune kernel)");
@@ -103,6 +105,7 @@ async function initCpu(notes: string[]): Promise<BackendInfo> {
   if (!ok) throw new Error("tfjs cpu backend failed to initialise");
   registerSegmentSum("cpu");
   registerFusedKernels();
+  if (registerNativeKernels()) notes.push("cpu: RMSNorm forward/backward and the SiLU gradient = native kernels (tune kernels)");
   notes.push("cpu: UnsortedSegmentSum = direct scatter-add (tune kernel)");
   notes.push("cpu: fused RoPE + head transpose, softmax cross-entropy (tune kernels)");
   return { backend: "cpu", device: "cpu (pure JS)", notes };

@@ -35,6 +35,12 @@ export interface NativeKernels {
     grad: boolean, x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array,
     B: number, T: number, H: number, hd: number, scale: number, rotate: boolean,
   ): void;
+  /** RMSNorm forward over rows of x [N, D]: y, x̂ [N, D] and r [N]. */
+  rmsNorm(x: Float32Array, w: Float32Array, y: Float32Array, xhat: Float32Array, r: Float32Array, N: number, D: number, eps: number): void;
+  /** Its gradient: out = dx [N, D] (wantDx) or dw [D]. */
+  rmsNormGrad(wantDx: boolean, dy: Float32Array, xhat: Float32Array, r: Float32Array, w: Float32Array, out: Float32Array, N: number, D: number): void;
+  /** dz = dy·(s·(1 + z·(1 − s))). */
+  siluGrad(dy: Float32Array, z: Float32Array, s: Float32Array, dz: Float32Array): void;
 }
 
 export interface NativeStatus {

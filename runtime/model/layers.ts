@@ -6,12 +6,20 @@
 // RoPE is a fused kernel (fused.ts).
 
 import * as tf from "@tensorflow/tfjs";
+import { hasKernel } from "../backend/js-kernels.js";
+import { RMS_NORM, SILU_GRAD } from "../backend/native-kernels.js";
 
 /**
  * y = x · rsqrt(mean(x², −1) + eps) · w over the last axis, with a fused gradient:
  * x̂ = x·r, dw = Σ_rows dy·x̂, dx = r·(g − x̂·mean(g·x̂)) with g = dy·w.
  */
 export const rmsNorm = (x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D => {
+  if (hasKernel(RMS_NORM)) {
+    // One native pass (runtime/backend/native-kernels.ts); x̂ and r are outputs so its gradient can reuse them.
+    const [y, xhat, r] = tf.engine().runKernel(RMS_NORM, { x, weight }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    tf.dispose([xhat, r]);
+    return y as tf.Tensor2D;
+  }
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, w] = args as [tf.Tensor2D, tf.Tensor1D];
     const save = args[2] as tf.GradSaveFunc;
@@ -42,6 +50,7 @@ export const silu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
     value: tf.mul(z, sig),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [zs, s] = saved;
+      if (hasKernel(SILU_GRAD)) return tf.engine().runKernel(SILU_GRAD, { dy, z: zs, s }) as tf.Tensor;
       const one = tf.scalar(1);
       return tf.mul(dy, tf.mul(s, tf.add(one, tf.mul(zs, tf.sub(one, s)))));
     },

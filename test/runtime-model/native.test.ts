@@ -14,6 +14,7 @@ import { registerFastWasmMatMul } from "../../runtime/backend/wasm-matmul.js";
 import { Rng } from "../../runtime/data/rng.js";
 import { LoraAdapter } from "../../runtime/lora/adapter.js";
 import { ropeHeads } from "../../runtime/model/fused.js";
+import { rmsNorm, silu } from "../../runtime/model/layers.js";
 import { LlamaModel } from "../../runtime/model/llama.js";
 import { AdamW } from "../../runtime/train/adamw.js";
 import { clipGradNorm } from "../../runtime/train/clip.js";
@@ -205,6 +206,50 @@ describe.skipIf(!native)("native RoPE + head transpose is bit-identical to the J
       for (let i = 0; i < 2; i++) expect(Buffer.from(nat[i].buffer).equals(Buffer.from(js[i].buffer))).toBe(true);
     }
     tf.dispose([x, cos, sin, w]);
+  });
+});
+
+describe.skipIf(!native)("native RMSNorm and SiLU gradient against plain tfjs autodiff", () => {
+  const rel = (a: Float32Array, b: Float32Array): number => {
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    return worst / scale;
+  };
+
+  it("rmsNorm: output, dx and dw within 1e-6 of the autodiff of x·rsqrt(mean(x²)+eps)·w", async () => {
+    for (const backend of ["wasm", "cpu"] as const) {
+      const info = await initBackend(backend);
+      expect(info.notes.join("\n")).toMatch(/RMSNorm forward\/backward/);
+      const rng = new Rng(9);
+      const x = tf.tensor2d(randomArray(37 * 24, rng, 3), [37, 24]);
+      const w = tf.tensor1d(randomArray(24, rng));
+      const dy = tf.tensor2d(randomArray(37 * 24, rng), [37, 24]);
+      const loss = (f: (a: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D, b as tf.Tensor1D), dy));
+      const plain = (a: tf.Tensor2D, b: tf.Tensor1D) => tf.mul(tf.mul(a, tf.rsqrt(tf.add(tf.mean(tf.square(a), -1, true), 1e-5))), b);
+      const fused = (a: tf.Tensor2D, b: tf.Tensor1D) => rmsNorm(a, b, 1e-5);
+      const got = tf.tidy(() => [fused(x, w), ...tf.grads(loss(fused))([x, w])].map((t) => Float32Array.from(t.dataSync())));
+      const want = tf.tidy(() => [plain(x, w), ...tf.grads(loss(plain))([x, w])].map((t) => Float32Array.from(t.dataSync())));
+      got.forEach((g, i) => expect(rel(g, want[i]), `${backend} output ${i}`).toBeLessThan(1e-6));
+      tf.dispose([x, w, dy]);
+    }
+    await initBackend("wasm");
+  });
+
+  it("silu gradient: bit-identical to the op chain it replaces", async () => {
+    await initBackend("wasm");
+    const rng = new Rng(4);
+    const z = tf.tensor1d(randomArray(1000, rng, 8));
+    const dy = tf.tensor1d(randomArray(1000, rng));
+    const got = tf.tidy(() => Float32Array.from(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(silu(a), dy)))(z).dataSync()));
+    const want = tf.tidy(() => {
+      const s = tf.sigmoid(z);
+      const one = tf.scalar(1);
+      return Float32Array.from(tf.mul(dy, tf.mul(s, tf.add(one, tf.mul(z, tf.sub(one, s))))).dataSync());
+    });
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+    tf.dispose([z, dy]);
   });
 });
 
