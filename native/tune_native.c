@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -249,20 +250,50 @@ static int wanted_threads = 1;
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_go = PTHREAD_COND_INITIALIZER, pool_done = PTHREAD_COND_INITIALIZER;
 static uint64_t generation = 0;
-static int pending = 0;
+static uint64_t pending = 0;
 static scratch_t main_scratch;
 /* Serialises products when several Node worker threads share this library (its buffers and pool are global). */
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Waking a sleeping thread costs tens of microseconds on a VM, about as much as a small product; so both sides
- * spin briefly (≈ 50 µs) on the shared counters before they block on the condition variables. */
-#define SPIN_ROUNDS 4000
+/* Waking a sleeping thread costs tens to hundreds of microseconds on a VM (its vCPU may have halted), as much as a
+ * whole small product; so workers keep spinning for SPIN_NS after their last job — long enough to bridge the gaps
+ * between the products of a training step — and the caller spins briefly before it blocks. This only happens with
+ * TUNE_NATIVE_THREADS > 1 (one core then stays busy while a step runs, as OpenMP's default wait policy does). */
+#define WORKER_SPIN_NS 3000000LL
+#define CALLER_SPIN_NS 200000LL
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/** Spin until *word == 0 or `budget` nanoseconds passed. */
+static void spin_until_zero(const uint64_t *word, int64_t budget) {
+  const int64_t until = now_ns() + budget;
+  while (__atomic_load_n(word, __ATOMIC_ACQUIRE) != 0) {
+    for (int i = 0; i < 64 && __atomic_load_n(word, __ATOMIC_ACQUIRE) != 0; i++) _mm_pause();
+    if (now_ns() > until) return;
+  }
+}
+
+/** Spin until *word != seen or `budget` nanoseconds passed; returns whether it changed. */
+static int spin_while_equal(const uint64_t *word, uint64_t seen, int64_t budget) {
+  const int64_t until = now_ns() + budget;
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return 1;
+      _mm_pause();
+    }
+    if (now_ns() > until) return 0;
+  }
+}
 
 static void *worker_main(void *arg) {
   worker_t *w = (worker_t *)arg;
   uint64_t seen = 0;
   for (;;) {
-    for (int i = 0; i < SPIN_ROUNDS && __atomic_load_n(&generation, __ATOMIC_ACQUIRE) == seen; i++) _mm_pause();
+    spin_while_equal(&generation, seen, WORKER_SPIN_NS);
     pthread_mutex_lock(&pool_mu);
     while (__atomic_load_n(&generation, __ATOMIC_ACQUIRE) == seen) pthread_cond_wait(&pool_go, &pool_mu);
     seen = generation;
@@ -324,7 +355,7 @@ static int run_job(const job_t *job) {
   pthread_cond_broadcast(&pool_go);
   pthread_mutex_unlock(&pool_mu);
   int status = run_rows(job, 0, per < job->m ? per : job->m, &main_scratch);
-  for (int i = 0; i < SPIN_ROUNDS && __atomic_load_n(&pending, __ATOMIC_ACQUIRE) > 0; i++) _mm_pause();
+  spin_until_zero(&pending, CALLER_SPIN_NS);
   pthread_mutex_lock(&pool_mu);
   while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&pool_done, &pool_mu);
   pthread_mutex_unlock(&pool_mu);
