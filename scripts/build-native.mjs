@@ -1,4 +1,4 @@
-// Builds tune's optional native kernels (native/tune_native.c → native/build/tune_native.node).
+// Builds tune's optional native kernels (native/*.c → native/build/tune_native.node).
 //
 // Why this exists: the addon makes in-process training ~2.5× faster (BENCHMARKS.md) but needs a C compiler, Node's
 // headers and an x86-64 CPU. It runs at `npm install` (postinstall) and never fails the install: when something is
@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const source = path.join(root, "native", "tune_native.c");
+const nativeDir = path.join(root, "native");
 const outDir = path.join(root, "native", "build");
 const target = path.join(outDir, "tune_native.node");
 const stampFile = path.join(outDir, "stamp.json");
@@ -36,26 +36,35 @@ function headerDir() {
   return candidates.find((dir) => fs.existsSync(path.join(dir, "node_api.h"))) ?? null;
 }
 
-function flags(include) {
+/** The addon's C sources and header, sorted (empty when the folder is missing). */
+function sources() {
+  if (!fs.existsSync(nativeDir)) return [];
+  return fs.readdirSync(nativeDir).filter((f) => f.endsWith(".c") || f.endsWith(".h")).sort().map((f) => path.join(nativeDir, f));
+}
+
+function flags(include, files) {
   const common = ["-O3", "-std=gnu11", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-fvisibility=hidden", "-I", include];
   const link = process.platform === "darwin" ? ["-undefined", "dynamic_lookup"] : [];
-  return [...common, ...link, source, "-o"];
+  return [...common, ...link, ...files.filter((f) => f.endsWith(".c")), "-o"];
 }
 
 function main() {
   if (process.env.TUNE_NATIVE_BUILD === "0") return say("skipped (TUNE_NATIVE_BUILD=0); the wasm kernels will be used");
   if (process.arch !== "x64") return say(`skipped: needs x86-64 (this is ${process.arch}); the wasm kernels will be used`);
   if (process.platform === "win32") return say("skipped on Windows; the wasm kernels will be used");
-  if (!fs.existsSync(source)) return say(`skipped: ${path.relative(root, source)} is missing`);
+  const files = sources();
+  if (!files.some((f) => f.endsWith(".c"))) return say("skipped: native/*.c is missing");
   const include = headerDir();
   if (!include) return say("skipped: node_api.h not found next to this Node; the wasm kernels will be used");
   const cc = process.env.CC || "cc";
-  const digest = createHash("sha256").update(fs.readFileSync(source)).update(JSON.stringify(flags(include))).update(cc).digest("hex");
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(path.basename(f)).update(fs.readFileSync(f));
+  const digest = hash.update(JSON.stringify(flags(include, files))).update(cc).digest("hex");
   if (!force && fs.existsSync(target) && readStamp() === digest) return say(`up to date (${path.relative(root, target)})`);
   fs.mkdirSync(outDir, { recursive: true });
   const temp = `${target}.${process.pid}.tmp`;
   try {
-    execFileSync(cc, [...flags(include), temp, "-lpthread", "-lm"], { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(cc, [...flags(include, files), temp, "-lpthread", "-lm"], { stdio: ["ignore", "pipe", "pipe"] });
     fs.renameSync(temp, target);
     fs.writeFileSync(`${stampFile}.tmp`, JSON.stringify({ sha256: digest, cc, node: process.version }) + "\n");
     fs.renameSync(`${stampFile}.tmp`, stampFile);

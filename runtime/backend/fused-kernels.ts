@@ -6,7 +6,7 @@
 // it matches it bit for bit. The cross-entropy takes softmax from the backend's own Softmax kernel (XNNPACK on
 // wasm) and reads the loss as −log p[target]: within a few float32 ulps of log-sum-exp, one exp pass instead of
 // two, and the backward pass is p − onehot with no exp at all. runtime/model/fused.ts is the tensor API.
-// With tune's native addon loaded, RoPE runs in C (native/tune_native.c) with the same float32 roundings.
+// With tune's native addon loaded, RoPE runs in C (native/ops.c) with the same float32 roundings.
 
 import * as tf from "@tensorflow/tfjs";
 import { type JsKernel, type Numeric, registerJsKernel } from "./js-kernels.js";

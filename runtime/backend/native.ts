@@ -1,4 +1,4 @@
-// Load tune's optional native matrix-product addon (native/tune_native.c) and describe what it does.
+// Load tune's optional native matrix-product addon (native/ (gemm.c, ops.c, binding.c)) and describe what it does.
 //
 // Why this exists: matrix products are 80–86% of in-process training time, and the addon computes them with
 // AVX2 + FMA about 5× faster than the wasm backend's XNNPACK (BENCHMARKS.md). It is built at install time when a C
@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The addon's functions (native/tune_native.c documents each). */
+/** The addon's functions (native/ (gemm.c, ops.c, binding.c) documents each). */
 export interface NativeKernels {
   sgemm(
     a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,

@@ -6,7 +6,7 @@
 //   θ ← θ·(1 − γλ);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
 //   θ ← θ − (γ / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
 // Per-parameter weight decay lets the caller exempt norms and biases (HF `get_decay_parameter_names`).
-// With tune's native addon loaded, the same arithmetic runs in C (native/tune_native.c), bit for bit.
+// With tune's native addon loaded, the same arithmetic runs in C (native/ops.c), bit for bit.
 
 import { nativeKernels } from "../backend/native.js";
 

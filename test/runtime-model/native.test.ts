@@ -1,4 +1,4 @@
-// tune's optional native addon (native/tune_native.c): its SGEMM against a float64 product, its optimizer
+// tune's optional native addon (native/ (gemm.c, ops.c, binding.c)): its SGEMM against a float64 product, its optimizer
 // arithmetic bit for bit against the JavaScript code it replaces, and a real training step with and without it.
 //
 // Why this exists: the addon writes straight into the wasm heap and into optimizer state; a wrong stride, an edge
