@@ -1,4 +1,9 @@
-// Per-kernel time of one training step of the bench model (dev tool; not part of the suite).
+// Per-kernel time of one training step of the bench model (a development tool; not part of the suite).
+//
+// Why this exists: BENCHMARKS.md's "where the time goes" tables come from it — which kernels (and which matmul
+// shapes) a step of bench/train-throughput.ts spends its time in, after 3 warm-up steps.
+// Run: compile as in bench/train-throughput.ts's header, then
+//   [TUNE_NATIVE=0] node dist/bench/profile-step.js [full|lora] [tiny|20m|legacy]
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../runtime/backend/index.js";
 import { LoraAdapter } from "../runtime/lora/adapter.js";

@@ -4,7 +4,8 @@
 // Run on Node 20 (compiles this script and what it imports into dist/, which is git-ignored):
 //   npx tsc --module nodenext --moduleResolution nodenext --target es2022 --strict --skipLibCheck \
 //     --rootDir . --outDir dist bench/train-throughput.ts
-//   [TUNE_WASM_THREADS=2] node dist/bench/train-throughput.js [full|lora] [tiny|20m|legacy] [steps]
+//   [TUNE_NATIVE=0 | TUNE_NATIVE_THREADS=2 | TUNE_WASM_THREADS=2] node dist/bench/train-throughput.js [full|lora] [tiny|20m|legacy] [steps]
+// (the native addon is used when built — see README "Speed"; bench/throughput-series.sh runs every engine interleaved)
 // Peer: /usr/bin/python3 bench/train_throughput_torch.py [full|lora] [tiny|20m|legacy] [steps] [threads]
 //
 // Why this exists: issue #3 — is CPU fine-tuning in-process competitive with PyTorch on the same model and

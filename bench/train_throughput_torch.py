@@ -10,6 +10,9 @@ bench/train-throughput.ts (tiny = models/tiny-llama's shape; 20m = 8 layers, d 5
 the first bench config), same batch (4 x 128 tokens, loss on every token), torch.optim.AdamW (lr 1e-3, wd 0.01),
 grad clip 1.0. LoRA mode: r 8, alpha 16 on q_proj and v_proj, base frozen. Reports the median of the timed steps
 after 2 warm-up steps, wall time and process CPU time (all threads) like the tfjs bench.
+Threads: [threads] is torch.set_num_threads; Debian's torch calls OpenBLAS, which starts its own threads (one per
+core) unless OPENBLAS_NUM_THREADS is set — threads=1 with OpenBLAS's 2 threads is the fastest setting on the 2-vCPU
+VM, OPENBLAS_NUM_THREADS=1 with threads=1 is torch on one core (bench/throughput-series.sh runs all three).
 """
 import importlib.util
 import json
