@@ -5,7 +5,9 @@
 // the optional `@tensorflow/tfjs-node` / `@tensorflow/tfjs-node-gpu` packages. wasm and cpu need kernel fixes
 // (scatter-add gather gradient, pre-transposed matmul) before they are usable for training; this module
 // applies them and reports which backend actually runs, for every run's log. It also registers tune's fused
-// transformer kernels (fused-kernels.ts) and can start wasm's multi-threaded binary (wasm-threads.ts).
+// transformer kernels (fused-kernels.ts) and can start wasm's multi-threaded binary (wasm-threads.ts). When tune's
+// optional native addon is built (native.ts), wasm products and the RMSNorm/SiLU kernels (native-kernels.ts) run
+// there, and the device string says so ("… + native AVX2 matmul (1 thread)").
 
 import { createRequire } from "node:module";
 import os from "node:os";
