@@ -96,9 +96,27 @@ export function loadNativeKernels(env: NodeJS.ProcessEnv = process.env, cpus = o
   return loaded;
 }
 
+/** Every function this version of tune calls on the addon. */
+const REQUIRED: readonly (keyof NativeKernels)[] = [
+  "sgemm", "setThreads", "cpuSupported", "adamw", "sumSquares", "scale", "addInto", "rope", "rmsNorm", "rmsNormGrad", "siluGrad",
+];
+
+/** Names of the functions `addon` lacks (an addon built from older sources, e.g. after `git pull` without install). */
+export function missingNativeFunctions(addon: unknown): string[] {
+  const obj = (addon ?? {}) as Record<string, unknown>;
+  return REQUIRED.filter((name) => typeof obj[name] !== "function");
+}
+
 function loadFrom(file: string, threads: number): NativeStatus {
   try {
     const kernels = createRequire(import.meta.url)(file) as NativeKernels;
+    const missing = missingNativeFunctions(kernels);
+    if (missing.length > 0) {
+      return {
+        kernels: null, threads: 1,
+        note: `native matmul: the built addon is out of date (no ${missing.join(", ")}); rebuild with \`npm run build:native\``,
+      };
+    }
     if (!kernels.cpuSupported()) return { kernels: null, threads: 1, note: "native matmul: this CPU lacks AVX2/FMA" };
     kernels.setThreads(threads);
     return { kernels, threads, note: `native matmul: AVX2/FMA, ${threads} thread${threads === 1 ? "" : "s"} (${file})` };

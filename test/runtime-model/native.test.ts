@@ -9,7 +9,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { afterAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../runtime/backend/index.js";
-import { loadNativeKernels, type NativeKernels, nativeThreadsFromEnv, resetNativeKernelsForTests } from "../../runtime/backend/native.js";
+import {
+  loadNativeKernels, missingNativeFunctions, type NativeKernels, nativeThreadsFromEnv, resetNativeKernelsForTests,
+} from "../../runtime/backend/native.js";
 import { registerFastWasmMatMul } from "../../runtime/backend/wasm-matmul.js";
 import { Rng } from "../../runtime/data/rng.js";
 import { LoraAdapter } from "../../runtime/lora/adapter.js";
@@ -123,6 +125,16 @@ describe.skipIf(!native)("native SGEMM", () => {
     expect(() => (kernels.sgemm as unknown as (...a: unknown[]) => void)(x, x, x)).toThrow(/11 arguments/);
     expect(() => kernels.setThreads(0)).toThrow(/1 to 16/);
     expect(() => kernels.adamw(x, new Float32Array(3), x, x, 1, 1, 1, 1, 1, 1, 1, 1)).toThrow(/differ in length/);
+  });
+});
+
+describe("a stale addon", () => {
+  it("is recognised by the functions it lacks (then the wasm kernels run and the note says to rebuild)", () => {
+    expect(missingNativeFunctions({ sgemm: () => {}, setThreads: () => {}, cpuSupported: () => true })).toEqual([
+      "adamw", "sumSquares", "scale", "addInto", "rope", "rmsNorm", "rmsNormGrad", "siluGrad",
+    ]);
+    expect(missingNativeFunctions(null)).toHaveLength(11);
+    if (native) expect(missingNativeFunctions(native)).toEqual([]);
   });
 });
 
