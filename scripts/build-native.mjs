@@ -57,16 +57,17 @@ function main() {
   const include = headerDir();
   if (!include) return say("skipped: node_api.h not found next to this Node; the wasm kernels will be used");
   const cc = process.env.CC || "cc";
-  const hash = createHash("sha256");
-  for (const f of files) hash.update(path.basename(f)).update(fs.readFileSync(f));
-  const digest = hash.update(JSON.stringify(flags(include, files))).update(cc).digest("hex");
+  const sourcesHash = createHash("sha256");
+  for (const f of files) sourcesHash.update(path.basename(f)).update(fs.readFileSync(f));
+  const sourceDigest = sourcesHash.digest("hex");
+  const digest = createHash("sha256").update(sourceDigest).update(JSON.stringify(flags(include, files))).update(cc).digest("hex");
   if (!force && fs.existsSync(target) && readStamp() === digest) return say(`up to date (${path.relative(root, target)})`);
   fs.mkdirSync(outDir, { recursive: true });
   const temp = `${target}.${process.pid}.tmp`;
   try {
     execFileSync(cc, [...flags(include, files), temp, "-lpthread", "-lm"], { stdio: ["ignore", "pipe", "pipe"] });
     fs.renameSync(temp, target);
-    fs.writeFileSync(`${stampFile}.tmp`, JSON.stringify({ sha256: digest, cc, node: process.version }) + "\n");
+    fs.writeFileSync(`${stampFile}.tmp`, JSON.stringify({ sha256: digest, sources: sourceDigest, cc, node: process.version }) + "\n");
     fs.renameSync(`${stampFile}.tmp`, stampFile);
     say(`built ${path.relative(root, target)} with ${cc}`);
   } catch (err) {
@@ -85,4 +86,9 @@ function readStamp() {
   }
 }
 
-main();
+// Whatever goes wrong, never fail the install: say so and let tune use the wasm kernels.
+try {
+  main();
+} catch (err) {
+  say(`not built (${err instanceof Error ? err.message.split("\n")[0] : String(err)}); the wasm kernels will be used`);
+}

@@ -5,6 +5,7 @@
 // compiler and Node's headers exist (scripts/build-native.mjs); when it is absent, disabled (`TUNE_NATIVE=0`), or
 // the CPU lacks AVX2/FMA, the wasm kernels run as before and the run's log says so.
 
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import os from "node:os";
@@ -107,7 +108,33 @@ export function missingNativeFunctions(addon: unknown): string[] {
   return REQUIRED.filter((name) => typeof obj[name] !== "function");
 }
 
+/**
+ * sha256 over native/*.c and *.h (names and bytes, sorted) — what scripts/build-native.mjs records as `sources` in
+ * native/build/stamp.json — so an addon built from other sources is recognised.
+ */
+export function nativeSourcesDigest(nativeDir: string): string {
+  const hash = createHash("sha256");
+  const files = fs.readdirSync(nativeDir).filter((f) => f.endsWith(".c") || f.endsWith(".h")).sort();
+  for (const f of files) hash.update(f).update(fs.readFileSync(path.join(nativeDir, f)));
+  return hash.digest("hex");
+}
+
+/** Why the addon next to `file` was built from other sources than the ones shipped beside it, or null. */
+function staleReason(file: string): string | null {
+  try {
+    const stamp = JSON.parse(fs.readFileSync(path.join(path.dirname(file), "stamp.json"), "utf8")) as { sources?: string };
+    if (stamp.sources == null) return "it has no source digest";
+    return stamp.sources === nativeSourcesDigest(path.dirname(path.dirname(file))) ? null : "native/*.c changed since it was built";
+  } catch {
+    return "its stamp.json is missing or unreadable";
+  }
+}
+
 function loadFrom(file: string, threads: number): NativeStatus {
+  const stale = staleReason(file);
+  if (stale) {
+    return { kernels: null, threads: 1, note: `native matmul: the built addon is out of date (${stale}); rebuild with \`npm run build:native\`` };
+  }
   try {
     const kernels = createRequire(import.meta.url)(file) as NativeKernels;
     const missing = missingNativeFunctions(kernels);

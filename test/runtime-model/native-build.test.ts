@@ -8,7 +8,8 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { nativeAddonPath } from "../../runtime/backend/native.js";
+import { dirname, join } from "node:path";
+import { nativeAddonPath, nativeSourcesDigest } from "../../runtime/backend/native.js";
 
 const run = (env: Record<string, string>, args: string[] = []) =>
   promisify(execFile)(process.execPath, ["scripts/build-native.mjs", ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
@@ -30,5 +31,14 @@ describe("scripts/build-native.mjs", () => {
     }
     const after = existsSync(file) ? readFileSync(file) : null;
     expect(after === null ? null : Buffer.compare(after, before!)).toBe(before === null ? null : 0);
+  });
+
+  const stamp = join(dirname(nativeAddonPath()), "stamp.json");
+  // Skipped where nothing was built (no compiler): the loader then reports "not built".
+  it.skipIf(!existsSync(stamp))("the stamp records the digest of native/*.c,*.h that the loader recomputes to spot a stale addon", () => {
+    const file = nativeAddonPath();
+    const { sources } = JSON.parse(readFileSync(stamp, "utf8")) as { sources: string };
+    expect(sources).toBe(nativeSourcesDigest(dirname(dirname(file))));
+    expect(sources).toMatch(/^[0-9a-f]{64}$/);
   });
 });
