@@ -29,7 +29,7 @@ import { DATA_OPS } from "../runtime/exec/ops/data.js";
 import { executeGraph } from "../runtime/exec/scheduler.js";
 import { upstreamClosure } from "../runtime/exec/subgraph.js";
 import { createNodeCache } from "../runtime/exec/cache.js";
-import { createProgress } from "../runtime/exec/progress.js";
+import { memoryEnv } from "../runtime/exec/scratch-env.js";
 import { CacheStore } from "../runtime/store/index.js";
 import type { ExecEnv, Value } from "../runtime/exec/types.js";
 
@@ -130,21 +130,7 @@ export async function rowsDigest(v: Value | undefined): Promise<{ count: number;
 }
 
 export function benchEnv(graph: Graph, dir: string, lines: string[]): ExecEnv {
-  return {
-    graph,
-    recipeDir: dir,
-    packageRoot: packageRoot(),
-    runDir: join(dir, "run"),
-    smoke: null,
-    seed: graph.seed,
-    log: (line) => void lines.push(line),
-    metric: () => undefined,
-    progress: (label, total, unit) => createProgress({ isTTY: false, write: () => undefined }, label, total, unit),
-    substitute: (node, what) => void lines.push(`smoke: ${node}: ${what}`),
-    defaultTokenizer: () => null,
-    stopRequested: () => false,
-    standIn: () => Promise.reject(new Error("no stand-in here")),
-  };
+  return memoryEnv({ graph, recipeDir: dir, runDir: join(dir, "run"), packageRoot: packageRoot(), log: lines });
 }
 
 /** One configuration, in this process: compile, execute the data nodes, report peak RSS and the sample's digest. */

@@ -14,7 +14,7 @@ import { TINY_SPECIAL_TOKENS, trainByteLevelBpe, writeTokenizerFiles } from "../
 import { CacheStore, type StoreWarning } from "../../runtime/store/index.js";
 import { createNodeCache, type ExecNodeCache } from "../../runtime/exec/cache.js";
 import { runGraph, type RunSummary } from "../../runtime/exec/run.js";
-import { createProgress } from "../../runtime/exec/progress.js";
+import { memoryEnv } from "../../runtime/exec/scratch-env.js";
 import type { ExecEnv, SmokeLimits } from "../../runtime/exec/types.js";
 
 export const ROOT = packageRoot();
@@ -198,20 +198,5 @@ export function byState(run: CachedRun): Record<string, string[]> {
 
 /** A complete ExecEnv for calling op handlers directly (log and metrics kept in memory). */
 export function execEnv(graph: Graph, runDir: string, recipeDir: string, lines: string[] = []): ExecEnv {
-  const env: ExecEnv = {
-    graph,
-    recipeDir,
-    packageRoot: ROOT,
-    runDir,
-    smoke: null,
-    seed: graph.seed,
-    log: (line) => void lines.push(line),
-    metric: () => undefined,
-    progress: (label, total, unit) => createProgress({ isTTY: false, write: () => undefined }, label, total, unit),
-    substitute: (node, what) => void lines.push(`smoke: ${node}: ${what}`),
-    defaultTokenizer: () => null,
-    stopRequested: () => false,
-    standIn: () => Promise.reject(new Error("no stand-in in these tests")),
-  };
-  return env;
+  return memoryEnv({ graph, recipeDir, runDir, packageRoot: ROOT, log: lines });
 }

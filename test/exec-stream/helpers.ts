@@ -9,8 +9,8 @@ import { fsHost, packageRoot } from "../../cli/host.js";
 import { Rng } from "../../runtime/data/rng.js";
 import { collect, type Row } from "../../runtime/data/row.js";
 import { DATA_OPS } from "../../runtime/exec/ops/data.js";
-import { createProgress } from "../../runtime/exec/progress.js";
 import { executeGraph, type ScheduleHooks } from "../../runtime/exec/scheduler.js";
+import { memoryEnv } from "../../runtime/exec/scratch-env.js";
 import { upstreamClosure } from "../../runtime/exec/subgraph.js";
 import type { ExecEnv, RowsValue, Value } from "../../runtime/exec/types.js";
 
@@ -118,21 +118,7 @@ export interface Captured {
 }
 
 export function captureEnv(graph: Graph, dir: string, got: Captured): ExecEnv {
-  return {
-    graph,
-    recipeDir: dir,
-    packageRoot: packageRoot(),
-    runDir: join(dir, "run"),
-    smoke: null,
-    seed: graph.seed,
-    log: (line) => void got.log.push(line),
-    metric: (r) => void got.metrics.push(r),
-    progress: (label, total, unit) => createProgress({ isTTY: false, write: () => undefined }, label, total, unit),
-    substitute: (node, what) => void got.log.push(`smoke: ${node}: ${what}`),
-    defaultTokenizer: () => null,
-    stopRequested: () => false,
-    standIn: () => Promise.reject(new Error("no stand-in in these tests")),
-  };
+  return memoryEnv({ graph, recipeDir: dir, runDir: join(dir, "run"), packageRoot: packageRoot(), log: got.log, metrics: got.metrics });
 }
 
 /** With TUNE_STREAM_BYTES set to `bytes` (undefined: unset), run `f`, then restore the variable. */

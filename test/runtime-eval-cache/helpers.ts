@@ -13,8 +13,8 @@ import { Rng } from "../../runtime/data/rng.js";
 import { compile } from "../../compiler/compile.js";
 import type { Graph } from "../../compiler/graph.js";
 import { createNodeCache } from "../../runtime/exec/cache.js";
-import { createProgress } from "../../runtime/exec/progress.js";
 import { runGraph, type RunSummary } from "../../runtime/exec/run.js";
+import { memoryEnv } from "../../runtime/exec/scratch-env.js";
 import { evalSubgraph } from "../../runtime/exec/subgraph.js";
 import { evalTaskOp } from "../../runtime/exec/ops/eval.js";
 import type { NodeCache } from "../../runtime/exec/scheduler.js";
@@ -196,20 +196,5 @@ export async function tune(sb: Sandbox, text: string, tag: string, o: { cache: b
 
 /** An ExecEnv for calling the eval op directly, log lines kept in `lines`. */
 export function execEnv(graph: Graph, runDir: string, cache: boolean, lines: string[]): ExecEnv & { cache: boolean } {
-  return {
-    graph,
-    recipeDir: runDir,
-    packageRoot: ROOT,
-    runDir,
-    smoke: null,
-    seed: graph.seed,
-    cache,
-    log: (line) => void lines.push(line),
-    metric: () => undefined,
-    progress: (label, total, unit) => createProgress({ isTTY: false, write: () => undefined }, label, total, unit),
-    substitute: () => undefined,
-    defaultTokenizer: () => null,
-    stopRequested: () => false,
-    standIn: () => Promise.reject(new Error("no stand-in in these tests")),
-  };
+  return { ...memoryEnv({ graph, recipeDir: runDir, runDir, packageRoot: ROOT, log: lines }), cache };
 }
